@@ -1,0 +1,184 @@
+//! R4: existing teams threads (R4.1, R4.2) and sfb sessions (R4.3).
+
+use crate::federation::FederationStatus;
+use crate::mode_capabilities::mode_allows_client;
+use crate::refusal::RefusalCode;
+use crate::routing::{NewConversation, Reach, method_between, route_from};
+use crate::rules::{RuleId, RuleTrail};
+use crate::verdict::Verdict;
+use crate::vocabulary::{Client, Enablement, Homing, Method, Mode, Topology};
+use std::time::Duration;
+
+/// One participant of an existing thread, as they are now, and the client
+/// they are on in this thread (fixed when it was created).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadParty {
+    /// Current effective mode.
+    pub mode: Mode,
+    /// Current homing.
+    pub homing: Homing,
+    /// Current enablement.
+    pub enabled: Enablement,
+    /// The client this party is on in the thread.
+    pub client: Client,
+}
+
+/// A message or call from an existing thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadContinuation {
+    /// The method fixed at creation (R4.1).
+    pub method: Method,
+    /// Who posts now.
+    pub sender: ThreadParty,
+    /// The other party.
+    pub recipient: ThreadParty,
+    /// How the two relate now.
+    pub reach: Reach,
+}
+
+/// R4.1 and R4.2: a thread's later messages and calls go the way fixed at
+/// creation if that is still possible; otherwise the thread is disabled
+/// (`ThreadDisabled`: start a new one).
+///
+/// "Still possible" means each party's mode still allows the client it is
+/// on in this thread (R2.1), both are still enabled for it (R2.2), the
+/// method still matches the parties' clients and scope, and the gates of
+/// R3.2–R3.4 still hold. So an interop thread to a user who became
+/// TeamsOnly is disabled, and so — **(inferred, R4.2)** — is a native thread
+/// to a user who moved to an SfB* mode.
+pub fn continue_thread(thread: &ThreadContinuation) -> Verdict {
+    let trail = RuleTrail::new().with(RuleId::R4_1, "the thread keeps the method fixed at creation");
+    let ThreadContinuation {
+        method,
+        sender,
+        recipient,
+        reach,
+    } = *thread;
+
+    let disabled = |trail: RuleTrail, note: &'static str| {
+        Verdict::refused(RefusalCode::ThreadDisabled, RuleId::R4_2, note, trail)
+    };
+
+    if !mode_allows_client(sender.mode, sender.client) {
+        return disabled(
+            trail.with(RuleId::R2_1, "sender's mode no longer allows its client"),
+            "the sender can no longer use this thread's client",
+        );
+    }
+    if !mode_allows_client(recipient.mode, recipient.client) {
+        return disabled(
+            trail.with(RuleId::R2_1, "recipient's mode no longer allows its client"),
+            "the recipient can no longer be reached on this thread's client",
+        );
+    }
+    if !sender.enabled.allows(sender.client, sender.homing)
+        || !recipient.enabled.allows(recipient.client, recipient.homing)
+    {
+        return disabled(
+            trail.with(RuleId::R2_2, "a party is no longer enabled for its client"),
+            "a party is no longer enabled for this thread's client",
+        );
+    }
+    if method_between(sender.client, recipient.client, reach.scope()) != method {
+        return disabled(
+            trail,
+            "the parties' clients or tenants no longer match the thread's method",
+        );
+    }
+    if !matches!(method, Method::Native) {
+        let teams_onprem = |party: ThreadParty| {
+            matches!((party.client, party.homing), (Client::Teams, Homing::OnPrem))
+        };
+        if teams_onprem(sender) || teams_onprem(recipient) {
+            return disabled(
+                trail.with(RuleId::R3_2, "a teams party is now homed onprem"),
+                "a teams party homed onprem cannot take part in interop or federation",
+            );
+        }
+    }
+    let trail = match reach {
+        Reach::InTenant(Topology::OnPrem) if matches!(method, Method::Interop) => {
+            return disabled(
+                trail.with(RuleId::R3_3, "tenant is purely onprem"),
+                "the tenant no longer has in-tenant interop",
+            );
+        }
+        Reach::Federated(FederationStatus::NotAllowed(why)) => {
+            return disabled(trail.with(RuleId::R3_4, why), "federation is no longer allowed");
+        }
+        Reach::Federated(FederationStatus::CrossCloud) => {
+            return disabled(
+                trail.with(RuleId::R3_4, "the tenants are in different cloud instances"),
+                "federation is no longer possible",
+            );
+        }
+        _ => trail,
+    };
+    Verdict::lands(recipient.client, method, trail)
+}
+
+/// R4.3: the default idle limit of an sfb conversation.
+pub const SFB_SESSION_IDLE_LIMIT: Duration = Duration::from_secs(10 * 60);
+
+/// An sfb conversation (R4.3): not persistent, it lives while there is
+/// traffic. Times are durations since any fixed epoch the caller chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SfbSession {
+    /// When the last message of the session passed.
+    pub last_traffic: Duration,
+    /// Where replies of the sfb party land while the session lives
+    /// (the conversation's original routing).
+    pub reply_lands_on: Client,
+    /// The session's method.
+    pub method: Method,
+}
+
+impl SfbSession {
+    /// R4.3: whether the session still lives at `now`.
+    pub fn is_live(&self, now: Duration, idle_limit: Duration) -> bool {
+        now.saturating_sub(self.last_traffic) < idle_limit
+    }
+
+    /// When the session ends if nothing else passes (a timer for drivers).
+    pub fn expires_at(&self, idle_limit: Duration) -> Duration {
+        self.last_traffic.saturating_add(idle_limit)
+    }
+}
+
+/// R4.3: routes a reply from an sfb client. While `session` lives, the reply
+/// follows the conversation's original routing; after it expired (or with no
+/// session at all) the reply is a new conversation from the sfb client (R3),
+/// described by `as_new`.
+pub fn route_sfb_reply(
+    session: Option<&SfbSession>,
+    now: Duration,
+    idle_limit: Duration,
+    as_new: &NewConversation,
+) -> Verdict {
+    match session {
+        Some(session) if session.is_live(now, idle_limit) => Verdict::lands(
+            session.reply_lands_on,
+            session.method,
+            RuleTrail::new().with(
+                RuleId::R4_3,
+                "the sfb session lives: the reply follows its original routing",
+            ),
+        ),
+        Some(_) => route_from(
+            RuleTrail::new().with(
+                RuleId::R4_3,
+                "the sfb session expired: the reply is a new conversation",
+            ),
+            as_new,
+        ),
+        None => route_from(
+            RuleTrail::new().with(RuleId::R4_3, "no sfb session: a new conversation"),
+            as_new,
+        ),
+    }
+}
+
+/// R4.4: which client keeps a conversation's history.
+pub const fn keeps_history(client: Client) -> bool {
+    matches!(client, Client::Teams)
+}

@@ -1,0 +1,41 @@
+//! `coexist` — the binary: command line, configuration and wiring.
+//! The rules live in `coexist-policy`; this file only dispatches.
+
+mod rules_cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// The Teams / Skype for Business coexistence server.
+#[derive(Debug, Parser)]
+#[command(name = "coexist", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Where a new chat or call lands, and why (R3), with no server.
+    Route(rules_cli::RouteArgs),
+    /// Every cell of a RULES.md table, computed by the rules engine.
+    Matrix(rules_cli::MatrixArgs),
+    /// Whose presence a watcher sees (R7), with no server.
+    Presence(rules_cli::PresenceArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Route(args) => rules_cli::route(&args),
+        Command::Matrix(args) => rules_cli::matrix(&args),
+        Command::Presence(args) => rules_cli::presence(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! `coexist route | matrix | presence`: the rules alone, no server.
