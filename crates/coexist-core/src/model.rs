@@ -1,0 +1,173 @@
+//! The directory's records: tenants, users, named interop policies, tokens,
+//! audit entries. Plain data; the rules about them live in
+//! [`crate::directory`].
+
+use crate::clock::Timestamp;
+use crate::credentials::Credentials;
+use coexist_policy::{
+    Cloud, Enablement, FederationSettings, Homing, Topology, UpgradePolicy, Voice,
+};
+use serde::Serialize;
+
+/// A tenant: an organisation with its SIP domains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    /// The tenant's identifier in URLs (`contoso`).
+    pub name: String,
+    /// Its SIP domains; the first is the primary one. A domain belongs to
+    /// one tenant only, and every UPN's domain is one of these.
+    pub domains: Vec<String>,
+    /// R10.2.
+    pub topology: Topology,
+    /// R3.4.
+    pub cloud: Cloud,
+    /// The tenant-wide (`Global`) upgrade policy grant (R1.3).
+    pub upgrade_policy: Option<UpgradePolicy>,
+    /// R3.4.
+    pub federation: FederationSettings,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A person. The UPN is the SIP address (`sip:UPN`). Serialised without
+/// credentials (only whether there are some).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Lower-case UPN, `local@domain`.
+    pub upn: String,
+    /// The tenant's name.
+    pub tenant: String,
+    /// Shown to people.
+    pub display_name: String,
+    /// Where the SfB account lives.
+    pub sfb_homing: Homing,
+    /// R2.2.
+    pub teams_enabled: bool,
+    /// R2.2.
+    pub sfb_enabled: bool,
+    /// R6.
+    pub voice: Voice,
+    /// E.164 number, if any (unique in the deployment).
+    pub phone_number: Option<String>,
+    /// R8.5.
+    pub specialized_workflow: bool,
+    /// The user's own upgrade policy grant (R1.3).
+    pub upgrade_policy: Option<UpgradePolicy>,
+    /// The name of the legacy TeamsInteropPolicy granted (R9), if any.
+    pub interop_policy: Option<String>,
+    /// `None` for a user with no password (cannot log in or register).
+    #[serde(rename = "has_password", serialize_with = "is_some")]
+    pub credentials: Option<Credentials>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+impl User {
+    /// The domain part of the UPN: the SIP domain and digest realm.
+    pub fn domain(&self) -> &str {
+        self.upn.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
+
+    /// Client enablement for the rules.
+    pub const fn enablement(&self) -> Enablement {
+        Enablement {
+            teams: self.teams_enabled,
+            sfb: self.sfb_enabled,
+        }
+    }
+}
+
+/// A tenant-scoped bearer token (stored as a digest only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantToken {
+    /// SHA-256 of the token (hex).
+    #[serde(skip)]
+    pub digest: String,
+    /// The tenant it may act on.
+    pub tenant: String,
+    /// What it is for, as told by the admin who made it.
+    pub label: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+/// Who is acting: the deployment admin, or a tenant's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The admin token: everything.
+    Admin,
+    /// A tenant-scoped token: that tenant only.
+    Tenant {
+        /// The tenant.
+        tenant: String,
+        /// The token's label (for the audit log).
+        label: String,
+    },
+    /// The server itself (start-up tasks).
+    System,
+}
+
+impl Actor {
+    /// How the audit log names this actor.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Actor::Admin => "admin".to_owned(),
+            Actor::Tenant { tenant, label } => format!("token:{tenant}/{label}"),
+            Actor::System => "system".to_owned(),
+        }
+    }
+
+    /// May this actor act on `tenant`?
+    pub fn may_touch(&self, tenant: &str) -> bool {
+        match self {
+            Actor::Admin | Actor::System => true,
+            Actor::Tenant { tenant: own, .. } => own == tenant,
+        }
+    }
+
+    /// Deployment-wide rights (create tenants, define interop policies).
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Actor::Admin | Actor::System)
+    }
+}
+
+/// One line of the audit log: who changed what, from what, to what, when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// Increasing id (assigned by the store).
+    pub id: i64,
+    /// When.
+    pub at: Timestamp,
+    /// Who (`admin`, `token:contoso/helpdesk`).
+    pub actor: String,
+    /// What (`grant-upgrade-policy`, `new-user`, …).
+    pub action: String,
+    /// The tenant concerned, if any.
+    pub tenant: Option<String>,
+    /// The object changed (a UPN, a tenant name, a policy name).
+    pub target: String,
+    /// Before the change (`null` when created).
+    pub before: serde_json::Value,
+    /// After the change (`null` when deleted).
+    pub after: serde_json::Value,
+}
+
+/// What the audit log can be asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only this tenant's entries.
+    pub tenant: Option<String>,
+    /// Only this target's entries.
+    pub target: Option<String>,
+    /// Entries with an id greater than this.
+    pub after_id: Option<i64>,
+    /// At most this many, oldest first: the first ones after `after_id`,
+    /// else the newest ones.
+    pub limit: u32,
+}
+
+fn is_some<S: serde::Serializer, T>(value: &Option<T>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_bool(value.is_some())
+}

@@ -1,0 +1,282 @@
+//! Read-only answers over the directory: the effective mode (R1.3), the
+//! explain view of a routing decision (R3), lint (R8) and the dry-run
+//! conversion of legacy interop policies (R9.4).
+
+use crate::directory::Directory;
+use crate::error::{DirectoryError, Result};
+use crate::model::{Actor, Tenant, User};
+use crate::state::State;
+use coexist_policy::federation::{FederationSide, check_federation};
+use coexist_policy::legacy::convert_legacy;
+use coexist_policy::lint::{Finding, LintUser, lint};
+use coexist_policy::pstn::{PstnCaller, check_pstn_outbound};
+use coexist_policy::routing::{NewConversation, Originator, Reach, Recipient, route};
+use coexist_policy::upgrade_policy::{EffectivePolicy, effective_policy};
+use coexist_policy::{Client, Homing, InteropPolicy, Mode, Refusal, UpgradePolicy};
+use serde::Serialize;
+use serde_json::json;
+
+/// A user's effective upgrade state, in the PowerShell vocabulary
+/// (`Get-CsOnlineUser`).
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectiveView {
+    /// The user.
+    pub upn: String,
+    /// The tenant.
+    pub tenant: String,
+    /// R1.3.
+    #[serde(rename = "TeamsUpgradeEffectiveMode")]
+    pub mode: Mode,
+    /// The policy in force.
+    #[serde(rename = "TeamsUpgradePolicy")]
+    pub policy: UpgradePolicy,
+    /// R1.4.
+    #[serde(rename = "TeamsUpgradeNotificationsEnabled")]
+    pub notify: bool,
+    /// `user`, `tenant` or `default` (R1.3).
+    #[serde(rename = "TeamsUpgradePolicySource")]
+    pub source: coexist_policy::GrantSource,
+    /// The user's own grant, if any.
+    pub user_grant: Option<UpgradePolicy>,
+    /// The tenant-wide grant, if any.
+    pub tenant_grant: Option<UpgradePolicy>,
+    /// Homing.
+    pub sfb_homing: Homing,
+    /// R2.2.
+    pub teams_enabled: bool,
+    /// R2.2.
+    pub sfb_enabled: bool,
+    /// The legacy interop policy (R9), if granted.
+    #[serde(rename = "TeamsInteropPolicy")]
+    pub interop_policy: Option<String>,
+}
+
+/// R1.3 for a user of a tenant.
+pub fn effective_of(user: &User, tenant: &Tenant) -> EffectivePolicy {
+    effective_policy(user.upgrade_policy, tenant.upgrade_policy)
+}
+
+fn tenant_of<'a>(state: &'a State, user: &User) -> Result<&'a Tenant> {
+    state
+        .tenant(&user.tenant)
+        .ok_or_else(|| DirectoryError::UnknownTenant(user.tenant.clone()))
+}
+
+/// One line of the legacy conversion report (R9.4).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversionLine {
+    /// The user.
+    pub upn: String,
+    /// Their legacy policy.
+    pub interop_policy: String,
+    /// Homing (R1.5).
+    pub sfb_homing: Homing,
+    /// The upgrade policy they would get.
+    pub policy: Option<UpgradePolicy>,
+    /// The mode they would be in.
+    pub mode: Option<Mode>,
+    /// When the conversion is a guess.
+    pub warning: Option<&'static str>,
+    /// Why it cannot be converted.
+    pub refusal: Option<RefusalView>,
+}
+
+/// A refusal for people and scripts.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefusalView {
+    /// Stable code.
+    pub code: &'static str,
+    /// Rule id.
+    pub rule: &'static str,
+    /// Sentence.
+    pub reason: &'static str,
+}
+
+impl From<Refusal> for RefusalView {
+    fn from(refusal: Refusal) -> Self {
+        RefusalView {
+            code: refusal.code.as_str(),
+            rule: refusal.rule.as_str(),
+            reason: refusal.sentence(),
+        }
+    }
+}
+
+impl Directory {
+    /// R1.3: a user's effective mode and where it came from.
+    pub fn effective(&self, actor: &Actor, upn: &str) -> Result<EffectiveView> {
+        let user = self.user(actor, upn)?;
+        let state = self.read();
+        let tenant = tenant_of(&state, &user)?;
+        let effective = effective_of(&user, tenant);
+        Ok(EffectiveView {
+            upn: user.upn.clone(),
+            tenant: tenant.name.clone(),
+            mode: effective.mode(),
+            policy: effective.policy,
+            notify: effective.policy.notify_sfb_users(),
+            source: effective.source,
+            user_grant: user.upgrade_policy,
+            tenant_grant: tenant.upgrade_policy,
+            sfb_homing: user.sfb_homing,
+            teams_enabled: user.teams_enabled,
+            sfb_enabled: user.sfb_enabled,
+            interop_policy: user.interop_policy.clone(),
+        })
+    }
+
+    /// R3 for two real users (or R6.4 to a phone number no user has): the
+    /// verdict with the rules that fired, plus what the decision saw. The
+    /// actor must be allowed to see the originator.
+    pub fn explain(
+        &self,
+        actor: &Actor,
+        from: &str,
+        client: Client,
+        to: &str,
+    ) -> Result<serde_json::Value> {
+        let origin = self.user(actor, from)?;
+        let state = self.read();
+        let origin_tenant = tenant_of(&state, &origin)?;
+        let origin_mode = effective_of(&origin, origin_tenant).mode();
+        let party = |user: &User, tenant: &Tenant| {
+            let effective = effective_of(user, tenant);
+            json!({
+                "upn": user.upn, "tenant": tenant.name, "mode": effective.mode(),
+                "policy_source": effective.source, "sfb_homing": user.sfb_homing,
+                "teams_enabled": user.teams_enabled, "sfb_enabled": user.sfb_enabled,
+            })
+        };
+        let recipient = if to.starts_with('+') {
+            state.user_by_number(to)
+        } else {
+            state.user(to)
+        };
+        let Some(recipient) = recipient else {
+            if to.starts_with('+') {
+                // A number no user has: an outbound phone call (R6.4).
+                let outcome = check_pstn_outbound(PstnCaller {
+                    mode: origin_mode,
+                    client,
+                    voice: origin.voice,
+                });
+                let (rules, refusal) = match outcome {
+                    Ok(trail) => (json!(trail), None),
+                    Err(refusal) => (json!([refusal.rule]), Some(RefusalView::from(refusal))),
+                };
+                return Ok(json!({
+                    "possible": refusal.is_none(), "lands_on": null,
+                    "method": refusal.is_none().then_some("pstn"),
+                    "code": refusal.as_ref().map(|r| r.code), "rule": refusal.as_ref().map(|r| r.rule),
+                    "reason": refusal.as_ref().map(|r| r.reason), "rules": rules,
+                    "scope": "pstn", "version": state.version,
+                    "from": party(&origin, origin_tenant), "client": client, "to": {"number": to},
+                }));
+            }
+            return Err(DirectoryError::UnknownUser(to.to_owned()));
+        };
+        let recipient_tenant = tenant_of(&state, recipient)?;
+        let reach = if recipient_tenant.name == origin_tenant.name {
+            Reach::InTenant(origin_tenant.topology)
+        } else {
+            Reach::Federated(check_federation(
+                FederationSide {
+                    domain: origin.domain(),
+                    cloud: origin_tenant.cloud,
+                    settings: &origin_tenant.federation,
+                },
+                FederationSide {
+                    domain: recipient.domain(),
+                    cloud: recipient_tenant.cloud,
+                    settings: &recipient_tenant.federation,
+                },
+            ))
+        };
+        let verdict = route(&NewConversation {
+            from: Originator {
+                mode: origin_mode,
+                client,
+                homing: origin.sfb_homing,
+                enabled: origin.enablement(),
+            },
+            to: Recipient {
+                mode: effective_of(recipient, recipient_tenant).mode(),
+                homing: recipient.sfb_homing,
+                enabled: recipient.enablement(),
+            },
+            reach,
+        });
+        let mut view = serde_json::to_value(verdict).unwrap_or_default();
+        if let Some(object) = view.as_object_mut() {
+            object.insert("scope".into(), json!(reach.scope()));
+            if let Reach::Federated(coexist_policy::FederationStatus::NotAllowed(why)) = reach {
+                object.insert("federation".into(), json!(why));
+            }
+            object.insert("client".into(), json!(client));
+            object.insert("from".into(), party(&origin, origin_tenant));
+            object.insert("to".into(), party(recipient, recipient_tenant));
+            object.insert("version".into(), json!(state.version));
+        }
+        Ok(view)
+    }
+
+    /// R8 over the real tenant.
+    pub fn lint(&self, actor: &Actor, tenant: &str) -> Result<(usize, Vec<Finding>)> {
+        let tenant = self.tenant(actor, tenant)?;
+        let state = self.read();
+        let users: Vec<LintUser> = state
+            .users_of(&tenant.name)
+            .map(|user| LintUser {
+                upn: user.upn.clone(),
+                mode: effective_of(user, &tenant).mode(),
+                homing: user.sfb_homing,
+                voice: user.voice,
+                legacy: user
+                    .interop_policy
+                    .as_deref()
+                    .and_then(|name| state.interop_policy(name)),
+                specialized_workflow: user.specialized_workflow,
+                // Registrations (and so IP phones) arrive with the SIP edge.
+                ip_phones: 0,
+            })
+            .collect();
+        Ok((users.len(), lint(&users)))
+    }
+
+    /// Named interop policies: built-ins first, then admin-made ones.
+    pub fn interop_policies(&self) -> Vec<(String, InteropPolicy, bool)> {
+        let state = self.read();
+        coexist_policy::legacy::BUILT_IN_INTEROP_POLICIES
+            .iter()
+            .map(|(name, policy)| ((*name).to_owned(), *policy, true))
+            .chain(
+                state
+                    .custom_interop_policies()
+                    .map(|(name, policy)| (name.clone(), *policy, false)),
+            )
+            .collect()
+    }
+
+    /// R9.4 dry run: what each user with a legacy policy would become.
+    pub fn interop_conversion(&self, actor: &Actor, tenant: &str) -> Result<Vec<ConversionLine>> {
+        let tenant = self.tenant(actor, tenant)?;
+        let state = self.read();
+        Ok(state
+            .users_of(&tenant.name)
+            .filter_map(|user| {
+                let name = user.interop_policy.clone()?;
+                let policy = state.interop_policy(&name)?;
+                let conversion = convert_legacy(policy, user.sfb_homing);
+                Some(ConversionLine {
+                    upn: user.upn.clone(),
+                    interop_policy: name,
+                    sfb_homing: user.sfb_homing,
+                    policy: conversion.policy,
+                    mode: conversion.policy.map(UpgradePolicy::mode),
+                    warning: conversion.warning,
+                    refusal: conversion.refusal.map(RefusalView::from),
+                })
+            })
+            .collect())
+    }
+}
