@@ -1,5 +1,6 @@
 //! R3.4: may two tenants federate?
 
+use crate::notes::Note;
 use crate::vocabulary::Cloud;
 
 /// One tenant's federation settings (R3.4).
@@ -62,7 +63,7 @@ pub enum FederationStatus {
     /// Both tenants allow it, in one cloud instance.
     Allowed,
     /// Some setting forbids it; the note says which.
-    NotAllowed(&'static str),
+    NotAllowed(Note),
     /// The tenants are in different cloud instances.
     CrossCloud,
 }
@@ -74,34 +75,34 @@ pub fn check_federation(from: FederationSide<'_>, to: FederationSide<'_>) -> Fed
     if from.cloud.instance() != to.cloud.instance() {
         return FederationStatus::CrossCloud;
     }
-    let checks: [(bool, &'static str); 6] = [
+    let checks: [(bool, Note); 6] = [
         (
             from.settings.sfb_federation,
-            "SfB federation is off in the originator's tenant",
+            Note::SfBFederationOffOriginatorTenant,
         ),
         (
             from.settings.teams_federation,
-            "Teams federation is off in the originator's tenant",
+            Note::TeamsFederationOffOriginatorTenant,
         ),
         (
             to.settings.sfb_federation,
-            "SfB federation is off in the recipient's tenant",
+            Note::SfBFederationOffRecipientTenant,
         ),
         (
             to.settings.teams_federation,
-            "Teams federation is off in the recipient's tenant",
+            Note::TeamsFederationOffRecipientTenant,
         ),
         (
             from.settings.allows_domain(to.domain),
-            "the originator's tenant does not allow the recipient's domain",
+            Note::OriginatorTenantDoesNotAllowRecipientDomain,
         ),
         (
             to.settings.allows_domain(from.domain),
-            "the recipient's tenant does not allow the originator's domain",
+            Note::RecipientTenantDoesNotAllowOriginatorDomain,
         ),
     ];
     match checks.iter().find(|(ok, _)| !ok) {
-        Some((_, why)) => FederationStatus::NotAllowed(why),
+        Some((_, why)) => FederationStatus::NotAllowed(*why),
         None => FederationStatus::Allowed,
     }
 }

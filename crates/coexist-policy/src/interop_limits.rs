@@ -75,7 +75,10 @@ pub const fn check_attachments(method: Method, attachment_count: usize) -> Resul
 
 /// R5.3: a group chat whose participants are on `group_client` may only add
 /// a participant who would land on that same client.
-pub const fn check_group_member(group_client: Client, member_lands_on: Client) -> Result<(), Refusal> {
+pub const fn check_group_member(
+    group_client: Client,
+    member_lands_on: Client,
+) -> Result<(), Refusal> {
     if matches!(
         (group_client, member_lands_on),
         (Client::Teams, Client::Teams) | (Client::Sfb, Client::Sfb)

@@ -2,6 +2,7 @@
 //! modes.
 
 use crate::named::named_enum;
+use crate::notes::Note;
 use crate::refusal::{Refusal, RefusalCode};
 use crate::routing::method_between;
 use crate::rules::{RuleId, RuleTrail};
@@ -118,10 +119,10 @@ pub fn route_legacy_call(
     let calling_default = effective_calling_default(policy, user_choice);
     let mut trail = RuleTrail::new();
     if calling_default != policy.calling_default_client {
-        trail.push(RuleId::R9_2, "the user's own calling client replaces the policy's");
+        trail.push(RuleId::R9_2, Note::UserOwnCallingClientReplacesPolicy);
     }
     let client = legacy_call_lands(caller, calling_default);
-    trail.push(RuleId::R9_1, "calls land by the receiver's CallingDefaultClient");
+    trail.push(RuleId::R9_1, Note::CallsLandReceiverCallingDefaultClient);
     let method = match caller {
         LegacyCaller::Pstn => Method::Pstn,
         LegacyCaller::FederatedSfb => Method::Federated,

@@ -28,6 +28,7 @@ pub mod legacy;
 pub mod lint;
 pub mod matrix;
 pub mod mode_capabilities;
+pub mod notes;
 pub mod presence;
 pub mod pstn;
 pub mod refusal;
@@ -42,6 +43,7 @@ pub use federation::{FederationSettings, FederationSide, FederationStatus, check
 pub use interop_limits::{BodyHandling, Capabilities, ContentType};
 pub use legacy::{DefaultClient, InteropPolicy, LegacyCaller};
 pub use named::ParseError;
+pub use notes::Note;
 pub use refusal::{Refusal, RefusalCode};
 pub use routing::{NewConversation, Originator, Reach, Recipient, route};
 pub use rules::{RuleId, RuleTrail, Step};

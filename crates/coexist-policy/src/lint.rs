@@ -95,7 +95,8 @@ pub fn lint(users: &[LintUser]) -> Vec<Finding> {
     };
 
     let teams_default = |p: InteropPolicy| {
-        p.chat_default_client == DefaultClient::Teams || p.calling_default_client == DefaultClient::Teams
+        p.chat_default_client == DefaultClient::Teams
+            || p.calling_default_client == DefaultClient::Teams
     };
     add(
         Severity::Error,
@@ -157,7 +158,8 @@ pub fn lint(users: &[LintUser]) -> Vec<Finding> {
         Severity::Warning,
         RuleId::R8_6,
         "IpPhonesWillStopRinging",
-        "these users' calls land in teams, so their SfB IP phones will no longer ring (R6.3)".into(),
+        "these users' calls land in teams, so their SfB IP phones will no longer ring (R6.3)"
+            .into(),
         select(&|u| u.ip_phones > 0 && u.calls_land_in_teams()),
         Vec::new(),
     );

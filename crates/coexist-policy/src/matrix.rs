@@ -20,8 +20,16 @@ pub const ORIGINATORS: [(Mode, Client, Homing); 11] = [
     (Mode::SfBOnly, Client::Sfb, Homing::OnPrem),
     (Mode::SfBWithTeamsCollab, Client::Sfb, Homing::Online),
     (Mode::SfBWithTeamsCollab, Client::Sfb, Homing::OnPrem),
-    (Mode::SfBWithTeamsCollabAndMeetings, Client::Sfb, Homing::Online),
-    (Mode::SfBWithTeamsCollabAndMeetings, Client::Sfb, Homing::OnPrem),
+    (
+        Mode::SfBWithTeamsCollabAndMeetings,
+        Client::Sfb,
+        Homing::Online,
+    ),
+    (
+        Mode::SfBWithTeamsCollabAndMeetings,
+        Client::Sfb,
+        Homing::OnPrem,
+    ),
     (Mode::TeamsOnly, Client::Teams, Homing::Online),
 ];
 
@@ -89,29 +97,37 @@ impl serde::Serialize for RoutingCell {
     }
 }
 
-/// All 110 cells: in-tenant then federated; originators in table order;
-/// recipient modes in R1.1 order.
-pub fn routing_cells() -> impl Iterator<Item = RoutingCell> {
+/// The 110 cells' coordinates and conversations, in table order: in-tenant
+/// then federated; originators as [`ORIGINATORS`]; recipient modes in R1.1
+/// order.
+pub fn cell_conversations()
+-> impl Iterator<Item = ((Scope, Mode, Client, Homing, Mode), NewConversation)> {
     Scope::ALL.iter().flat_map(|&scope| {
         ORIGINATORS
             .iter()
             .flat_map(move |&(from_mode, from_client, from_homing)| {
-                Mode::ALL.iter().map(move |&to_mode| RoutingCell {
-                    scope,
-                    from_mode,
-                    from_client,
-                    from_homing,
-                    to_mode,
-                    verdict: route(&table_conversation(
-                        scope,
-                        from_mode,
-                        from_client,
-                        from_homing,
-                        to_mode,
-                    )),
+                Mode::ALL.iter().map(move |&to_mode| {
+                    (
+                        (scope, from_mode, from_client, from_homing, to_mode),
+                        table_conversation(scope, from_mode, from_client, from_homing, to_mode),
+                    )
                 })
             })
     })
+}
+
+/// All 110 cells with their verdicts.
+pub fn routing_cells() -> impl Iterator<Item = RoutingCell> {
+    cell_conversations().map(
+        |((scope, from_mode, from_client, from_homing, to_mode), conversation)| RoutingCell {
+            scope,
+            from_mode,
+            from_client,
+            from_homing,
+            to_mode,
+            verdict: route(&conversation),
+        },
+    )
 }
 
 /// One cell of tables 3 and 4.

@@ -1,5 +1,6 @@
 //! R7: whose presence a watcher sees.
 
+use crate::notes::Note;
 use crate::routing::landing_client;
 use crate::rules::{RuleId, RuleTrail};
 use crate::vocabulary::{Availability, Client, Mode, Scope};
@@ -25,7 +26,7 @@ pub const fn presence_source(
     PresenceSource {
         client,
         trail: RuleTrail::new()
-            .with(RuleId::R7, "presence of the client a new conversation lands on")
+            .with(RuleId::R7, Note::PresenceClientNewConversationLands)
             .with(RuleId::R3_1, note),
     }
 }
@@ -33,7 +34,10 @@ pub const fn presence_source(
 /// R7.2: inside an existing thread, presence follows the thread's routing:
 /// the client the other party is on in the thread, or nothing when the
 /// thread is disabled (it would be wrong).
-pub const fn thread_presence_source(other_party_client: Client, thread_disabled: bool) -> Option<Client> {
+pub const fn thread_presence_source(
+    other_party_client: Client,
+    thread_disabled: bool,
+) -> Option<Client> {
     if thread_disabled {
         None
     } else {

@@ -1,8 +1,11 @@
 //! R6: the phone network — inbound calls to a number, outbound calls, and
 //! the SfB IP phones that stop ringing.
 
-use crate::legacy::{DefaultClient, InteropPolicy, LegacyCaller, effective_calling_default, legacy_call_lands};
+use crate::legacy::{
+    DefaultClient, InteropPolicy, LegacyCaller, effective_calling_default, legacy_call_lands,
+};
 use crate::mode_capabilities::mode_allows_client;
+use crate::notes::Note;
 use crate::refusal::{Refusal, RefusalCode};
 use crate::rules::{RuleId, RuleTrail};
 use crate::verdict::Verdict;
@@ -42,7 +45,7 @@ pub fn route_pstn_inbound(callee: &PstnCallee) -> Verdict {
         return Verdict::refused(
             RefusalCode::NoVoice,
             RuleId::R6_4,
-            "the user has no phone service",
+            Note::UserHasNoPhoneService,
             trail,
         );
     }
@@ -50,17 +53,20 @@ pub fn route_pstn_inbound(callee: &PstnCallee) -> Verdict {
         (Mode::Islands, Some(legacy)) => {
             let calling = effective_calling_default(legacy.policy, legacy.user_choice);
             if calling != legacy.policy.calling_default_client {
-                trail.push(RuleId::R9_2, "the user's own calling client replaces the policy's");
+                trail.push(RuleId::R9_2, Note::UserOwnCallingClientReplacesPolicy);
             }
-            trail.push(RuleId::R9_1, "legacy policy: PSTN calls land by CallingDefaultClient");
+            trail.push(
+                RuleId::R9_1,
+                Note::LegacyPolicyPSTNCallsLandCallingDefaultClient,
+            );
             legacy_call_lands(LegacyCaller::Pstn, calling)
         }
         (Mode::TeamsOnly, _) => {
-            trail.push(RuleId::R6_1, "TeamsOnly: PSTN calls land in teams");
+            trail.push(RuleId::R6_1, Note::TeamsOnlyPSTNCallsLandTeams);
             Client::Teams
         }
         (_, _) => {
-            trail.push(RuleId::R6_1, "Islands and SfB*: PSTN calls land in sfb");
+            trail.push(RuleId::R6_1, Note::IslandsSfbStarPSTNCallsLandSfb);
             Client::Sfb
         }
     };
@@ -69,12 +75,12 @@ pub fn route_pstn_inbound(callee: &PstnCallee) -> Verdict {
             return Verdict::refused(
                 RefusalCode::UnreachableFromPstn,
                 RuleId::R6_2,
-                "Hybrid Voice users cannot receive PSTN calls in teams",
+                Note::HybridVoiceUsersCannotReceivePSTNCalls,
                 trail,
             );
         }
         (Voice::Hybrid, Client::Sfb) => {
-            trail.push(RuleId::R6_2, "Hybrid Voice: PSTN calls land in sfb");
+            trail.push(RuleId::R6_2, Note::HybridVoicePSTNCallsLandSfb);
             Client::Sfb
         }
         (_, client) => client,
@@ -83,7 +89,7 @@ pub fn route_pstn_inbound(callee: &PstnCallee) -> Verdict {
         return Verdict::refused(
             RefusalCode::RecipientClientNotEnabled,
             RuleId::R2_2,
-            "the user is not enabled for the landing client",
+            Note::UserNotEnabledLandingClient,
             trail,
         );
     }
@@ -112,7 +118,7 @@ pub const fn check_pstn_outbound(caller: PstnCaller) -> Result<RuleTrail, Refusa
         (Voice::Hybrid, Client::Teams) => false,
     };
     if allowed {
-        Ok(RuleTrail::new().with(RuleId::R6_4, "voice on this client allows phone calls"))
+        Ok(RuleTrail::new().with(RuleId::R6_4, Note::VoiceClientAllowsPhoneCalls))
     } else {
         Err(Refusal::new(RefusalCode::NoPstnOnThisClient, RuleId::R6_4))
     }
@@ -122,9 +128,8 @@ pub const fn check_pstn_outbound(caller: PstnCaller) -> Result<RuleTrail, Refusa
 /// legacy-policy Islands user whose calling default is Teams), so that the
 /// user's SfB IP phones no longer ring.
 pub const fn calls_land_in_teams(mode: Mode, legacy_calling: Option<DefaultClient>) -> bool {
-    match (mode, legacy_calling) {
-        (Mode::TeamsOnly, _) => true,
-        (Mode::Islands, Some(DefaultClient::Teams)) => true,
-        _ => false,
-    }
+    matches!(
+        (mode, legacy_calling),
+        (Mode::TeamsOnly, _) | (Mode::Islands, Some(DefaultClient::Teams))
+    )
 }

@@ -6,6 +6,7 @@
 
 use crate::federation::FederationStatus;
 use crate::mode_capabilities::mode_allows_client;
+use crate::notes::Note;
 use crate::refusal::RefusalCode;
 use crate::rules::{RuleId, RuleTrail};
 use crate::verdict::Verdict;
@@ -84,20 +85,19 @@ pub const fn landing_client(
     originator_client: Client,
     recipient_mode: Mode,
     scope: Scope,
-) -> (Client, &'static str) {
+) -> (Client, Note) {
     match (recipient_mode, scope) {
-        (Mode::TeamsOnly, _) => (Client::Teams, "recipient is TeamsOnly"),
+        (Mode::TeamsOnly, _) => (Client::Teams, Note::RecipientTeamsOnly),
         (Mode::SfBOnly | Mode::SfBWithTeamsCollab | Mode::SfBWithTeamsCollabAndMeetings, _) => {
-            (Client::Sfb, "recipient is SfB*")
+            (Client::Sfb, Note::RecipientSfbStar)
         }
         (Mode::Islands, Scope::InTenant) => (
             originator_client,
-            "recipient is Islands: the client the originator used",
+            Note::RecipientIslandsClientOriginatorUsed,
         ),
-        (Mode::Islands, Scope::Federated) => (
-            Client::Sfb,
-            "recipient is Islands and federated: always sfb",
-        ),
+        (Mode::Islands, Scope::Federated) => {
+            (Client::Sfb, Note::RecipientIslandsFederatedAlwaysSfb)
+        }
     }
 }
 
@@ -142,11 +142,11 @@ pub(crate) fn route_from(mut trail: RuleTrail, conversation: &NewConversation) -
             return Verdict::refused(
                 RefusalCode::OriginatorHomedOnPrem,
                 RuleId::R3_2,
-                "teams originator homed onprem: no interop or federation",
+                Note::TeamsOriginatorHomedOnpremNoInteropOr,
                 trail,
             );
         }
-        trail.push(RuleId::R3_2, "teams to teams in-tenant is always possible");
+        trail.push(RuleId::R3_2, Note::TeamsToTeamsInTenantAlwaysPossible);
     }
 
     match reach {
@@ -156,15 +156,15 @@ pub(crate) fn route_from(mut trail: RuleTrail, conversation: &NewConversation) -
                     return Verdict::refused(
                         RefusalCode::TenantNotHybrid,
                         RuleId::R3_3,
-                        "tenant is purely onprem",
+                        Note::TenantPurelyOnprem,
                         trail,
                     );
                 }
-                trail.push(RuleId::R3_3, "tenant is online or hybrid: interop allowed");
+                trail.push(RuleId::R3_3, Note::TenantOnlineOrHybridInteropAllowed);
             }
         }
         Reach::Federated(status) => match status {
-            FederationStatus::Allowed => trail.push(RuleId::R3_4, "both tenants allow federation"),
+            FederationStatus::Allowed => trail.push(RuleId::R3_4, Note::BothTenantsAllowFederation),
             FederationStatus::NotAllowed(why) => {
                 return Verdict::refused(
                     RefusalCode::FederationNotAllowed,
@@ -177,7 +177,7 @@ pub(crate) fn route_from(mut trail: RuleTrail, conversation: &NewConversation) -
                 return Verdict::refused(
                     RefusalCode::CrossCloudNotSupported,
                     RuleId::R3_4,
-                    "the tenants are in different cloud instances",
+                    Note::TenantsAreDifferentCloudInstances,
                     trail,
                 );
             }
@@ -193,10 +193,10 @@ pub(crate) fn route_from(mut trail: RuleTrail, conversation: &NewConversation) -
 /// R2.1, R3.5, R1.5, R2.2 for the originator: `Some` refuses.
 fn check_originator(trail: &mut RuleTrail, from: Originator) -> Option<Verdict> {
     if !mode_allows_client(from.mode, from.client) {
-        trail.push(RuleId::R3_5, "the routing tables have no row for this originator");
+        trail.push(RuleId::R3_5, Note::RoutingTablesHaveNoRowOriginator);
         let note = match from.client {
-            Client::Teams => "the originator's mode allows chats and calls from sfb only",
-            Client::Sfb => "the originator's mode allows chats and calls from teams only",
+            Client::Teams => Note::OriginatorModeAllowsChatsCallsFromSfb,
+            Client::Sfb => Note::OriginatorModeAllowsChatsCallsFromTeams,
         };
         return Some(Verdict::refused(
             RefusalCode::ClientDisabledByMode,
@@ -205,15 +205,12 @@ fn check_originator(trail: &mut RuleTrail, from: Originator) -> Option<Verdict> 
             *trail,
         ));
     }
-    if matches!(
-        (from.mode, from.homing),
-        (Mode::TeamsOnly, Homing::OnPrem)
-    ) {
-        trail.push(RuleId::R3_5, "a TeamsOnly user is never homed onprem");
+    if matches!((from.mode, from.homing), (Mode::TeamsOnly, Homing::OnPrem)) {
+        trail.push(RuleId::R3_5, Note::TeamsOnlyUserNeverHomedOnprem);
         return Some(Verdict::refused(
             RefusalCode::TeamsOnlyHomedOnPrem,
             RuleId::R1_5,
-            "TeamsOnly originator homed onprem",
+            Note::TeamsOnlyOriginatorHomedOnprem,
             *trail,
         ));
     }
@@ -221,7 +218,7 @@ fn check_originator(trail: &mut RuleTrail, from: Originator) -> Option<Verdict> 
         return Some(Verdict::refused(
             RefusalCode::ClientNotEnabled,
             RuleId::R2_2,
-            "the originator is not enabled for the client used",
+            Note::OriginatorNotEnabledClientUsed,
             *trail,
         ));
     }
@@ -239,7 +236,7 @@ fn check_recipient(
         return Some(Verdict::refused(
             RefusalCode::TeamsOnlyHomedOnPrem,
             RuleId::R8_1,
-            "recipient is TeamsOnly but homed onprem: unable to receive chats and calls",
+            Note::RecipientTeamsOnlyButHomedOnpremUnableReceive,
             trail,
         ));
     }
@@ -252,7 +249,7 @@ fn check_recipient(
         return Some(Verdict::refused(
             RefusalCode::RecipientClientNotEnabled,
             rule,
-            "the recipient is not enabled for the landing client",
+            Note::RecipientNotEnabledLandingClient,
             trail,
         ));
     }

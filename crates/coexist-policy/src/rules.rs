@@ -2,6 +2,7 @@
 //!
 //! The trail is a fixed-capacity array so that routing never allocates.
 
+use crate::notes::Note;
 use std::fmt;
 
 macro_rules! rule_ids {
@@ -91,8 +92,8 @@ impl serde::Serialize for RuleId {
 pub struct Step {
     /// The rule.
     pub rule: RuleId,
-    /// What the rule found here, in a few words ("recipient is SfB*").
-    pub note: &'static str,
+    /// What the rule found here ("recipient is SfB*").
+    pub note: Note,
 }
 
 /// The rules behind a decision, in the order they applied.
@@ -111,7 +112,7 @@ impl RuleTrail {
 
     const EMPTY_STEP: Step = Step {
         rule: RuleId::R1_1,
-        note: "",
+        note: Note::RecipientTeamsOnly,
     };
 
     /// An empty trail.
@@ -124,7 +125,7 @@ impl RuleTrail {
 
     /// Records a step. A step past the capacity is dropped: the decisions in
     /// this crate take at most four, and a test walks them all.
-    pub const fn push(&mut self, rule: RuleId, note: &'static str) {
+    pub const fn push(&mut self, rule: RuleId, note: Note) {
         if (self.len as usize) < Self::CAPACITY {
             self.steps[self.len as usize] = Step { rule, note };
             self.len += 1;
@@ -132,7 +133,7 @@ impl RuleTrail {
     }
 
     /// The trail with one more step.
-    pub const fn with(mut self, rule: RuleId, note: &'static str) -> RuleTrail {
+    pub const fn with(mut self, rule: RuleId, note: Note) -> RuleTrail {
         self.push(rule, note);
         self
     }

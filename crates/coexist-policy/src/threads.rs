@@ -2,6 +2,7 @@
 
 use crate::federation::FederationStatus;
 use crate::mode_capabilities::mode_allows_client;
+use crate::notes::Note;
 use crate::refusal::RefusalCode;
 use crate::routing::{NewConversation, Reach, method_between, route_from};
 use crate::rules::{RuleId, RuleTrail};
@@ -47,7 +48,7 @@ pub struct ThreadContinuation {
 /// TeamsOnly is disabled, and so — **(inferred, R4.2)** — is a native thread
 /// to a user who moved to an SfB* mode.
 pub fn continue_thread(thread: &ThreadContinuation) -> Verdict {
-    let trail = RuleTrail::new().with(RuleId::R4_1, "the thread keeps the method fixed at creation");
+    let trail = RuleTrail::new().with(RuleId::R4_1, Note::ThreadKeepsMethodFixedAtCreation);
     let ThreadContinuation {
         method,
         sender,
@@ -55,61 +56,64 @@ pub fn continue_thread(thread: &ThreadContinuation) -> Verdict {
         reach,
     } = *thread;
 
-    let disabled = |trail: RuleTrail, note: &'static str| {
+    let disabled = |trail: RuleTrail, note: Note| {
         Verdict::refused(RefusalCode::ThreadDisabled, RuleId::R4_2, note, trail)
     };
 
     if !mode_allows_client(sender.mode, sender.client) {
         return disabled(
-            trail.with(RuleId::R2_1, "sender's mode no longer allows its client"),
-            "the sender can no longer use this thread's client",
+            trail.with(RuleId::R2_1, Note::SenderModeNoLongerAllowsClient),
+            Note::SenderNoLongerUseThreadClient,
         );
     }
     if !mode_allows_client(recipient.mode, recipient.client) {
         return disabled(
-            trail.with(RuleId::R2_1, "recipient's mode no longer allows its client"),
-            "the recipient can no longer be reached on this thread's client",
+            trail.with(RuleId::R2_1, Note::RecipientModeNoLongerAllowsClient),
+            Note::RecipientNoLongerReachedThreadClient,
         );
     }
     if !sender.enabled.allows(sender.client, sender.homing)
         || !recipient.enabled.allows(recipient.client, recipient.homing)
     {
         return disabled(
-            trail.with(RuleId::R2_2, "a party is no longer enabled for its client"),
-            "a party is no longer enabled for this thread's client",
+            trail.with(RuleId::R2_2, Note::PartyNoLongerEnabledClient),
+            Note::PartyNoLongerEnabledThreadClient,
         );
     }
     if method_between(sender.client, recipient.client, reach.scope()) != method {
-        return disabled(
-            trail,
-            "the parties' clients or tenants no longer match the thread's method",
-        );
+        return disabled(trail, Note::PartiesClientsOrTenantsNoLongerMatch);
     }
     if !matches!(method, Method::Native) {
         let teams_onprem = |party: ThreadParty| {
-            matches!((party.client, party.homing), (Client::Teams, Homing::OnPrem))
+            matches!(
+                (party.client, party.homing),
+                (Client::Teams, Homing::OnPrem)
+            )
         };
         if teams_onprem(sender) || teams_onprem(recipient) {
             return disabled(
-                trail.with(RuleId::R3_2, "a teams party is now homed onprem"),
-                "a teams party homed onprem cannot take part in interop or federation",
+                trail.with(RuleId::R3_2, Note::TeamsPartyNowHomedOnprem),
+                Note::TeamsPartyHomedOnpremCannotTakePart,
             );
         }
     }
     let trail = match reach {
         Reach::InTenant(Topology::OnPrem) if matches!(method, Method::Interop) => {
             return disabled(
-                trail.with(RuleId::R3_3, "tenant is purely onprem"),
-                "the tenant no longer has in-tenant interop",
+                trail.with(RuleId::R3_3, Note::TenantPurelyOnprem),
+                Note::TenantNoLongerHasInTenantInterop,
             );
         }
         Reach::Federated(FederationStatus::NotAllowed(why)) => {
-            return disabled(trail.with(RuleId::R3_4, why), "federation is no longer allowed");
+            return disabled(
+                trail.with(RuleId::R3_4, why),
+                Note::FederationNoLongerAllowed,
+            );
         }
         Reach::Federated(FederationStatus::CrossCloud) => {
             return disabled(
-                trail.with(RuleId::R3_4, "the tenants are in different cloud instances"),
-                "federation is no longer possible",
+                trail.with(RuleId::R3_4, Note::TenantsAreDifferentCloudInstances),
+                Note::FederationNoLongerPossible,
             );
         }
         _ => trail,
@@ -161,18 +165,15 @@ pub fn route_sfb_reply(
             session.method,
             RuleTrail::new().with(
                 RuleId::R4_3,
-                "the sfb session lives: the reply follows its original routing",
+                Note::SfbSessionLivesReplyFollowsOriginalRouting,
             ),
         ),
         Some(_) => route_from(
-            RuleTrail::new().with(
-                RuleId::R4_3,
-                "the sfb session expired: the reply is a new conversation",
-            ),
+            RuleTrail::new().with(RuleId::R4_3, Note::SfbSessionExpiredReplyNewConversation),
             as_new,
         ),
         None => route_from(
-            RuleTrail::new().with(RuleId::R4_3, "no sfb session: a new conversation"),
+            RuleTrail::new().with(RuleId::R4_3, Note::NoSfbSessionNewConversation),
             as_new,
         ),
     }

@@ -139,5 +139,9 @@ where
         .filter(|(_, homing)| *homing == Homing::OnPrem)
         .map(|(upn, _)| upn)
         .collect();
-    if onprem.is_empty() { Ok(()) } else { Err(onprem) }
+    if onprem.is_empty() {
+        Ok(())
+    } else {
+        Err(onprem)
+    }
 }

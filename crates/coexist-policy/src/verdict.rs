@@ -1,6 +1,7 @@
 //! The answer to "where does this land?": a client and a method, or a
 //! refusal — always with the rules that decided it.
 
+use crate::notes::Note;
 use crate::refusal::{Refusal, RefusalCode};
 use crate::rules::{RuleId, RuleTrail};
 use crate::vocabulary::{Client, Method};
@@ -39,12 +40,7 @@ impl Verdict {
     }
 
     /// Refused by `rule` with `code`; the rule is appended to the trail.
-    pub const fn refused(
-        code: RefusalCode,
-        rule: RuleId,
-        note: &'static str,
-        trail: RuleTrail,
-    ) -> Verdict {
+    pub const fn refused(code: RefusalCode, rule: RuleId, note: Note, trail: RuleTrail) -> Verdict {
         Verdict {
             outcome: Outcome::Refused(Refusal::new(code, rule)),
             trail: trail.with(rule, note),
@@ -87,11 +83,9 @@ impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.outcome {
             Outcome::Lands { client, method } => write!(f, "{client} ({method}) — {}", self.trail),
-            Outcome::Refused(refusal) => write!(
-                f,
-                "not possible: {refusal}\n  rules: {}",
-                self.trail
-            ),
+            Outcome::Refused(refusal) => {
+                write!(f, "not possible: {refusal}\n  rules: {}", self.trail)
+            }
         }
     }
 }
@@ -104,7 +98,7 @@ impl serde::Serialize for Verdict {
         #[derive(serde::Serialize)]
         struct StepView {
             rule: RuleId,
-            note: &'static str,
+            note: Note,
         }
         let refusal = self.refusal();
         let steps: Vec<StepView> = self
