@@ -22,6 +22,12 @@ enum Command {
     Matrix(rules_cli::MatrixArgs),
     /// Whose presence a watcher sees (R7), with no server.
     Presence(rules_cli::PresenceArgs),
+    /// Run the server (admin API now; SIP and teams edges later).
+    Serve(coexist::serve::ServeArgs),
+    /// Configuration helpers.
+    Config(coexist::config::ConfigArgs),
+    /// The admin API from the shell, with verbs named like the cmdlets.
+    Admin(coexist::admin_cli::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +36,9 @@ fn main() -> ExitCode {
         Command::Route(args) => rules_cli::route(&args),
         Command::Matrix(args) => rules_cli::matrix(&args),
         Command::Presence(args) => rules_cli::presence(&args),
+        Command::Serve(args) => coexist::serve::serve(&args).map_err(Into::into),
+        Command::Config(args) => coexist::config::command(&args).map_err(Into::into),
+        Command::Admin(args) => coexist::admin_cli::admin(&args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,1 +1,150 @@
-//! x
+//! # coexist-http — the HTTP edge
+//!
+//! The admin API of API.md (bearer admin token or tenant-scoped tokens),
+//! errors as RFC 9457 problem documents with `code` and `rule`, the OpenAPI
+//! document generated from the handlers, `/healthz` and `/metrics`.
+//!
+//! | concern | file |
+//! |---|---|
+//! | routes and the OpenAPI document | this file |
+//! | handlers | [`admin`] |
+//! | errors → status (the one place) and body parsing | [`problem`] |
+//! | bearer tokens | [`auth`] |
+//! | Prometheus metrics, request logs | [`metrics`] |
+
+pub mod admin;
+pub mod auth;
+pub mod metrics;
+pub mod problem;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use coexist_core::Directory;
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The directory.
+    pub directory: Arc<Directory>,
+    /// Request metrics.
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// State over a directory.
+    pub fn new(directory: Arc<Directory>) -> AppState {
+        AppState {
+            directory,
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
+    }
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "coexist admin API", description = "Teams / Skype for Business coexistence: tenants, users, grants (R1), explain (R3), lint (R8), legacy policies (R9). Errors are RFC 9457 problem documents with `code` and `rule`."),
+    paths(
+        admin::healthz,
+        admin::create_tenant, admin::list_tenants, admin::get_tenant, admin::patch_tenant,
+        admin::delete_tenant, admin::grant_tenant, admin::set_federation, admin::lint,
+        admin::interop_conversion, admin::create_token,
+        admin::create_user, admin::list_users, admin::import_users,
+        admin::get_user, admin::patch_user, admin::delete_user,
+        admin::grant_user, admin::effective, admin::grant_interop,
+        admin::upgrade_policies, admin::interop_policies, admin::create_interop_policy,
+        admin::explain, admin::audit,
+    ),
+    components(schemas(
+        coexist_core::TenantFields, coexist_core::UserFields, admin::GrantBody,
+        admin::FederationBody, admin::InteropPolicyBody, admin::TokenBody,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Bulk imports carry whole CSV files (100 000 users is about 10 MB).
+const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;
+
+/// The HTTP service.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/healthz", get(admin::healthz))
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/v1/openapi.json",
+            get(|| async { axum::Json(ApiDoc::openapi()) }),
+        )
+        .route(
+            "/v1/tenants",
+            post(admin::create_tenant).get(admin::list_tenants),
+        )
+        .route(
+            "/v1/tenants/{tenant}",
+            get(admin::get_tenant)
+                .patch(admin::patch_tenant)
+                .delete(admin::delete_tenant),
+        )
+        .route(
+            "/v1/tenants/{tenant}/upgrade-policy",
+            put(admin::grant_tenant),
+        )
+        .route(
+            "/v1/tenants/{tenant}/federation",
+            put(admin::set_federation),
+        )
+        .route("/v1/tenants/{tenant}/lint", get(admin::lint))
+        .route(
+            "/v1/tenants/{tenant}/interop-conversion",
+            get(admin::interop_conversion),
+        )
+        .route("/v1/tenants/{tenant}/tokens", post(admin::create_token))
+        .route(
+            "/v1/tenants/{tenant}/users",
+            post(admin::create_user).get(admin::list_users),
+        )
+        .route(
+            "/v1/tenants/{tenant}/users/import",
+            post(admin::import_users).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+        )
+        .route(
+            "/v1/users/{upn}",
+            get(admin::get_user)
+                .patch(admin::patch_user)
+                .delete(admin::delete_user),
+        )
+        .route("/v1/users/{upn}/upgrade-policy", put(admin::grant_user))
+        .route("/v1/users/{upn}/effective", get(admin::effective))
+        .route("/v1/users/{upn}/interop-policy", put(admin::grant_interop))
+        .route("/v1/upgrade-policies", get(admin::upgrade_policies))
+        .route(
+            "/v1/interop-policies",
+            get(admin::interop_policies).post(admin::create_interop_policy),
+        )
+        .route("/v1/routing/explain", get(admin::explain))
+        .route("/v1/audit", get(admin::audit))
+        .fallback(|| async { problem::Problem::no_route() });
+    api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        metrics::track,
+    ))
+    .with_state(state)
+}

@@ -1,0 +1,319 @@
+//! Configuration: `coexist.toml` (or `--config FILE`), then `COEXIST_*`
+//! environment variables, then command-line flags; validated as a separate
+//! step with errors that name the key. Defaults run a working single-node
+//! server.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The documented example (`coexist config example`).
+pub const EXAMPLE: &str = r#"# coexist.toml — every key is optional; these are the defaults.
+# Each key can also be set by an environment variable (shown), and
+# `coexist serve` flags override both.
+
+# Where the SQLite database (WAL) and the admin token live.   COEXIST_DATA_DIR
+data_dir = "./coexist-data"
+
+[http]
+# Admin API, /healthz, /metrics. Port 0 picks a free port.     COEXIST_HTTP
+listen = "127.0.0.1:8080"
+
+[sip]
+# SIP (UDP+TCP). The SIP edge is not implemented yet: the UDP    COEXIST_SIP
+# port is bound and reserved so the address is real, nothing is served.
+listen = "127.0.0.1:5060"
+
+[admin]
+# The admin bearer token (at least 16 characters).        COEXIST_ADMIN_TOKEN
+# Unset: the first start creates one, prints it once and writes it to
+# DATA_DIR/admin-token (mode 0600); later starts read that file.
+# token = "change-me-to-a-long-random-string"
+
+[log]
+# error | warn | info | debug | trace                          COEXIST_LOG
+level = "info"
+"#;
+
+/// `coexist config …` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    command: ConfigCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ConfigCommand {
+    /// Print a documented example coexist.toml (every key, its default and
+    /// its environment variable).
+    Example,
+}
+
+/// `coexist config …`.
+pub fn command(args: &ConfigArgs) -> Result<(), ConfigError> {
+    match args.command {
+        ConfigCommand::Example => print!("{EXAMPLE}"),
+    }
+    Ok(())
+}
+
+/// The file as written: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    http: ListenSection,
+    #[serde(default)]
+    sip: ListenSection,
+    #[serde(default)]
+    admin: AdminSection,
+    #[serde(default)]
+    log: LogSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListenSection {
+    listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminSection {
+    token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogSection {
+    level: Option<String>,
+}
+
+/// Values given on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--http`.
+    pub http: Option<String>,
+    /// `--sip`.
+    pub sip: Option<String>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// HTTP listen address.
+    pub http: SocketAddr,
+    /// SIP listen address.
+    pub sip: SocketAddr,
+    /// The admin token, when configured.
+    pub admin_token: Option<String>,
+    /// Log level.
+    pub log_level: tracing::Level,
+}
+
+/// A configuration error, naming the key (and where it came from).
+#[derive(Debug, thiserror::Error)]
+#[error("config: {key}: {reason}")]
+pub struct ConfigError {
+    /// `http.listen`, `admin.token`, …
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn error(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Where a value came from, for error messages.
+fn source(from_env: bool, var: &str) -> String {
+    if from_env {
+        format!(" (from {var})")
+    } else {
+        String::new()
+    }
+}
+
+impl Config {
+    /// Loads `file` (or `./coexist.toml` when present), then the variables
+    /// `env` returns, then `overrides`; then validates.
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let default_file = Path::new("coexist.toml");
+        let path = file.or_else(|| default_file.exists().then_some(default_file));
+        let parsed: FileConfig = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| error("--config", format!("{}: {e}", path.display())))?;
+                toml::from_str(&text).map_err(|e| {
+                    let reason = e.message().to_owned();
+                    let key = reason
+                        .split('`')
+                        .nth(1)
+                        .filter(|_| reason.starts_with("unknown field"))
+                        .unwrap_or("file");
+                    error(key, format!("{} in {}", reason, path.display()))
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let pick = |flag: &Option<String>, var: &str, file: Option<String>, default: &str| {
+            if let Some(value) = flag {
+                return (value.clone(), false);
+            }
+            match env(var) {
+                Some(value) => (value, true),
+                None => (file.unwrap_or_else(|| default.to_owned()), false),
+            }
+        };
+        let addr = |key: &str, var: &str, (value, from_env): (String, bool)| {
+            value.trim().parse::<SocketAddr>().map_err(|_| {
+                error(
+                    key,
+                    format!(
+                        "'{value}' is not an address like 127.0.0.1:8080{}",
+                        source(from_env, var)
+                    ),
+                )
+            })
+        };
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| env("COEXIST_DATA_DIR").map(PathBuf::from))
+            .or(parsed.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./coexist-data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(error("data_dir", "must not be empty"));
+        }
+        let http = addr(
+            "http.listen",
+            "COEXIST_HTTP",
+            pick(
+                &overrides.http,
+                "COEXIST_HTTP",
+                parsed.http.listen,
+                "127.0.0.1:8080",
+            ),
+        )?;
+        let sip = addr(
+            "sip.listen",
+            "COEXIST_SIP",
+            pick(
+                &overrides.sip,
+                "COEXIST_SIP",
+                parsed.sip.listen,
+                "127.0.0.1:5060",
+            ),
+        )?;
+        let (token, token_from_env) = match env("COEXIST_ADMIN_TOKEN") {
+            Some(token) => (Some(token), true),
+            None => (parsed.admin.token, false),
+        };
+        if let Some(token) = &token {
+            if token.trim().len() < 16 || token.chars().any(char::is_whitespace) {
+                return Err(error(
+                    "admin.token",
+                    format!(
+                        "must be at least 16 characters without spaces{}",
+                        source(token_from_env, "COEXIST_ADMIN_TOKEN")
+                    ),
+                ));
+            }
+        }
+        let (level, level_from_env) = match env("COEXIST_LOG") {
+            Some(level) => (level, true),
+            None => (parsed.log.level.unwrap_or_else(|| "info".into()), false),
+        };
+        let log_level = level.trim().parse::<tracing::Level>().map_err(|_| {
+            error(
+                "log.level",
+                format!(
+                    "'{level}' is not one of error, warn, info, debug, trace{}",
+                    source(level_from_env, "COEXIST_LOG")
+                ),
+            )
+        })?;
+        Ok(Config {
+            data_dir,
+            http,
+            sip,
+            admin_token: token,
+            log_level,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(file: &str, env: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("coexist.toml");
+        std::fs::write(&path, file).unwrap();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::load(Some(&path), &|k| env.get(k).cloned(), &overrides)
+    }
+
+    #[test]
+    fn the_example_is_valid_and_gives_the_defaults() {
+        let config = load(EXAMPLE, &[], Overrides::default()).unwrap();
+        assert_eq!(config.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.sip.to_string(), "127.0.0.1:5060");
+        assert_eq!(config.data_dir, PathBuf::from("./coexist-data"));
+        assert_eq!(config.admin_token, None);
+    }
+
+    #[test]
+    fn env_beats_file_and_flags_beat_env() {
+        let file = "[http]\nlisten = \"127.0.0.1:1\"\n";
+        let config = load(
+            file,
+            &[("COEXIST_HTTP", "127.0.0.1:2")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.http.port(), 2);
+        let flags = Overrides {
+            http: Some("127.0.0.1:0".into()),
+            ..Overrides::default()
+        };
+        let config = load(file, &[("COEXIST_HTTP", "127.0.0.1:2")], flags).unwrap();
+        assert_eq!(config.http.port(), 0);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = load("[http]\nlisten = \"nope\"\n", &[], Overrides::default()).unwrap_err();
+        assert_eq!(err.key, "http.listen");
+        let err = load(
+            "",
+            &[("COEXIST_ADMIN_TOKEN", "short")],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "admin.token");
+        assert!(err.to_string().contains("COEXIST_ADMIN_TOKEN"));
+        let err = load("[http]\nlisen = \"x\"\n", &[], Overrides::default()).unwrap_err();
+        assert_eq!(err.key, "lisen");
+        let err = load("[log]\nlevel = \"loud\"\n", &[], Overrides::default()).unwrap_err();
+        assert_eq!(err.key, "log.level");
+    }
+}

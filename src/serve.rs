@@ -1,0 +1,195 @@
+//! `coexist serve`: wiring. Loads the config, opens the store and the
+//! directory, binds the listeners, prints the listening line, serves until
+//! SIGINT/SIGTERM, lets in-flight requests finish, and closes the database.
+
+use crate::config::{Config, Overrides};
+use coexist_core::{Directory, SystemClock};
+use coexist_store::SqliteStore;
+use std::future::Future;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::{TcpListener, UdpSocket};
+
+/// `coexist serve` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Config file (default: ./coexist.toml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, admin token).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// HTTP listen address (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// SIP listen address (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub sip: Option<String>,
+}
+
+/// The sockets the server uses, already bound (tests bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    /// The HTTP listener.
+    pub http: TcpListener,
+    /// The SIP UDP socket. Reserved only: the SIP edge comes later.
+    pub sip_udp: UdpSocket,
+}
+
+/// A failure to start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The store or directory did not open.
+    #[error("directory: {0}")]
+    Directory(#[from] coexist_core::DirectoryError),
+    /// The store did not open.
+    #[error("{0}")]
+    Store(#[from] coexist_core::StoreError),
+    /// Socket or file trouble.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Io { what, source }
+}
+
+/// The admin token: configured, else the one in `DATA_DIR/admin-token`,
+/// else a new one written there (mode 0600) and printed once.
+fn admin_token(config: &Config) -> Result<String, ServeError> {
+    if let Some(token) = &config.admin_token {
+        return Ok(token.clone());
+    }
+    let path = config.data_dir.join("admin-token");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let token = existing.trim().to_owned();
+        if !token.is_empty() {
+            return Ok(token);
+        }
+    }
+    let token = coexist_core::credentials::random_secret("cxa_");
+    write_secret(&path, &token).map_err(io(format!("writing {}", path.display())))?;
+    println!(
+        "coexist admin token (shown once; also in {}): {token}",
+        path.display()
+    );
+    Ok(token)
+}
+
+fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    writeln!(file, "{secret}")?;
+    file.sync_all()
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// Runs the server on bound `listeners` until `shutdown` resolves, then lets
+/// in-flight requests finish and closes the database.
+pub async fn run(
+    config: &Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(io(format!("creating {}", config.data_dir.display())))?;
+    let token = admin_token(config)?;
+    let store = Arc::new(SqliteStore::open(&config.data_dir).await?);
+    let directory = Arc::new(Directory::open(store, Arc::new(SystemClock), &token).await?);
+    let router = coexist_http::router(coexist_http::AppState::new(directory.clone()));
+    let http = listeners.http.local_addr().map_err(io("http address"))?;
+    let sip = listeners.sip_udp.local_addr().map_err(io("sip address"))?;
+    {
+        let view = directory.read();
+        tracing::info!(
+            tenants = view.tenants().count(),
+            users = view.total_users(),
+            data_dir = %config.data_dir.display(),
+            "directory loaded"
+        );
+    }
+    println!("coexist listening http={http} sip={sip}");
+    std::io::stdout().flush().map_err(io("stdout"))?;
+    axum::serve(listeners.http, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(io("http server"))?;
+    directory.close().await;
+    drop(listeners.sip_udp);
+    tracing::info!("stopped; database closed");
+    Ok(())
+}
+
+/// `coexist serve`.
+pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
+    let overrides = Overrides {
+        data_dir: args.data_dir.clone(),
+        http: args.http.clone(),
+        sip: args.sip.clone(),
+    };
+    let config = Config::load(
+        args.config.as_deref(),
+        &|key| std::env::var(key).ok(),
+        &overrides,
+    )?;
+    tracing_subscriber::fmt()
+        .with_max_level(config.log_level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(io("tokio runtime"))?;
+    runtime.block_on(async {
+        let listeners = Listeners {
+            http: TcpListener::bind(config.http)
+                .await
+                .map_err(io(format!("binding http {}", config.http)))?,
+            sip_udp: UdpSocket::bind(config.sip)
+                .await
+                .map_err(io(format!("binding sip {}", config.sip)))?,
+        };
+        run(&config, listeners, shutdown_signal()).await
+    })
+}
