@@ -1,0 +1,391 @@
+//! Digest authentication, server side (RFC 3261 §22, RFC 7616, RFC 8760).
+//!
+//! - Challenges offer SHA-256 first and MD5 second (RFC 8760 §2.4), both
+//!   with `qop=auth`.
+//! - Nonces are stateless: `hex(issued-at seconds) . hex(H(secret, issued-at))`,
+//!   so a restart or a second node can check them; past `nonce_ttl` the
+//!   client is re-challenged with `stale=true` (RFC 7616 §3.3).
+//! - Replays: for each nonce the highest nonce-count seen is kept and a
+//!   request must exceed it (RFC 7616 §3.4 / §5.11).
+//! - Throttling: a source with too many failed attempts in a window is
+//!   refused for that window, whatever it sends.
+
+use crate::directory::SipUser;
+use crate::headers::digest_params;
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Digest algorithms we accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// `SHA-256` (RFC 8760).
+    Sha256,
+    /// `MD5`.
+    Md5,
+}
+
+impl Algorithm {
+    fn hash(self, text: &str) -> String {
+        match self {
+            Algorithm::Sha256 => hex::encode(Sha256::digest(text.as_bytes())),
+            Algorithm::Md5 => hex::encode(Md5::digest(text.as_bytes())),
+        }
+    }
+
+    fn ha1(self, user: &SipUser) -> &str {
+        match self {
+            Algorithm::Sha256 => &user.ha1_sha256,
+            Algorithm::Md5 => &user.ha1_md5,
+        }
+    }
+}
+
+/// Credentials parsed from an `Authorization` / `Proxy-Authorization` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestCredentials {
+    /// The user name (UPN or its local part).
+    pub username: String,
+    /// The realm.
+    pub realm: String,
+    /// The nonce.
+    pub nonce: String,
+    /// The digest-uri.
+    pub uri: String,
+    /// The response.
+    pub response: String,
+    /// The algorithm.
+    pub algorithm: Algorithm,
+    /// `qop`, nonce-count and cnonce, when qop is used.
+    pub qop: Option<(String, u32, String)>,
+}
+
+impl DigestCredentials {
+    /// Parses a Digest credentials value; `None` for other schemes or
+    /// unsupported algorithms.
+    pub fn parse(value: &str) -> Option<DigestCredentials> {
+        let params = digest_params(value)?;
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let algorithm = match get("algorithm").as_deref() {
+            None => Algorithm::Md5,
+            Some(a) if a.eq_ignore_ascii_case("MD5") => Algorithm::Md5,
+            Some(a) if a.eq_ignore_ascii_case("SHA-256") => Algorithm::Sha256,
+            Some(_) => return None,
+        };
+        let qop = match get("qop") {
+            Some(qop) => Some((
+                qop,
+                u32::from_str_radix(&get("nc")?, 16).ok()?,
+                get("cnonce")?,
+            )),
+            None => None,
+        };
+        Some(DigestCredentials {
+            username: get("username")?,
+            realm: get("realm")?,
+            nonce: get("nonce")?,
+            uri: get("uri")?,
+            response: get("response")?.to_ascii_lowercase(),
+            algorithm,
+            qop,
+        })
+    }
+
+    /// The UPN these credentials name, given the realm.
+    pub fn upn(&self) -> String {
+        let name = self.username.to_ascii_lowercase();
+        if name.contains('@') {
+            name
+        } else {
+            format!("{name}@{}", self.realm.to_ascii_lowercase())
+        }
+    }
+}
+
+/// What checking credentials found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Good: the request is from this user.
+    Ok,
+    /// No usable credentials: challenge.
+    Missing,
+    /// The nonce expired (or is not ours): challenge with `stale=true`.
+    Stale,
+    /// Wrong credentials, or a replayed nonce-count: challenge again (and count a failure).
+    Failed,
+}
+
+/// Auth settings.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// How long a nonce is accepted.
+    pub nonce_ttl: Duration,
+    /// Failures from one address that trigger the block.
+    pub max_failures: u32,
+    /// The window failures are counted in, and how long the block lasts.
+    pub failure_window: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> AuthConfig {
+        AuthConfig {
+            nonce_ttl: Duration::from_secs(300),
+            max_failures: 10,
+            failure_window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The digest authenticator: nonces, replay memory, throttling.
+#[derive(Debug)]
+pub struct Authenticator {
+    secret: String,
+    config: AuthConfig,
+    /// Highest nonce-count seen per nonce (pruned as nonces expire).
+    counts: HashMap<String, (u32, Duration)>,
+    /// Failures per source: count and window start.
+    failures: HashMap<IpAddr, (u32, Duration)>,
+}
+
+impl Authenticator {
+    /// A new authenticator with a random secret.
+    pub fn new(config: AuthConfig) -> Authenticator {
+        Authenticator {
+            secret: coexist_core::credentials::random_secret(""),
+            config,
+            counts: HashMap::new(),
+            failures: HashMap::new(),
+        }
+    }
+
+    fn nonce_at(&self, issued: u64) -> String {
+        let mac = Sha256::digest(format!("{}:{issued}", self.secret).as_bytes());
+        format!("{issued:016x}{}", hex::encode(&mac[..16]))
+    }
+
+    /// A fresh nonce.
+    pub fn nonce(&self, now: Duration) -> String {
+        self.nonce_at(now.as_secs())
+    }
+
+    /// The challenge headers' values: SHA-256 first, then MD5 (RFC 8760).
+    pub fn challenges(&self, realm: &str, now: Duration, stale: bool) -> [String; 2] {
+        let nonce = self.nonce(now);
+        let stale = if stale { ", stale=true" } else { "" };
+        [
+            format!(
+                "Digest realm=\"{realm}\", nonce=\"{nonce}\", algorithm=SHA-256, qop=\"auth\"{stale}"
+            ),
+            format!(
+                "Digest realm=\"{realm}\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"{stale}"
+            ),
+        ]
+    }
+
+    /// Whether `source` is blocked for too many failures.
+    pub fn is_blocked(&self, source: IpAddr, now: Duration) -> bool {
+        self.failures.get(&source).is_some_and(|(count, since)| {
+            *count >= self.config.max_failures
+                && now.saturating_sub(*since) < self.config.failure_window
+        })
+    }
+
+    /// How long the block lasts, for Retry-After.
+    pub fn block_seconds(&self) -> u64 {
+        self.config.failure_window.as_secs().max(1)
+    }
+
+    fn fail(&mut self, source: IpAddr, now: Duration) {
+        let window = self.config.failure_window;
+        let entry = self.failures.entry(source).or_insert((0, now));
+        if now.saturating_sub(entry.1) >= window {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+    }
+
+    /// Checks `value` (an Authorization header) for `method` by `user`.
+    pub fn check(
+        &mut self,
+        credentials: &DigestCredentials,
+        user: &SipUser,
+        method: &str,
+        source: IpAddr,
+        now: Duration,
+    ) -> Check {
+        if !credentials.realm.eq_ignore_ascii_case(&user.realm) {
+            return Check::Missing;
+        }
+        // Is it our nonce, and how old?
+        let issued = credentials
+            .nonce
+            .get(..16)
+            .and_then(|h| u64::from_str_radix(h, 16).ok());
+        let Some(issued) = issued.filter(|i| self.nonce_at(*i) == credentials.nonce) else {
+            return Check::Stale;
+        };
+        let ha1 = credentials.algorithm.ha1(user);
+        if ha1.is_empty() {
+            self.fail(source, now);
+            return Check::Failed;
+        }
+        let alg = credentials.algorithm;
+        let ha2 = alg.hash(&format!("{method}:{}", credentials.uri));
+        let expected = match &credentials.qop {
+            Some((qop, nc, cnonce)) => alg.hash(&format!(
+                "{ha1}:{}:{nc:08x}:{cnonce}:{qop}:{ha2}",
+                credentials.nonce
+            )),
+            None => alg.hash(&format!("{ha1}:{}:{ha2}", credentials.nonce)),
+        };
+        if !coexist_core::credentials::constant_time_eq(&expected, &credentials.response) {
+            self.fail(source, now);
+            return Check::Failed;
+        }
+        // A good response on an expired nonce: the client knows the password,
+        // it only needs a new nonce (RFC 7616 §3.3 stale).
+        if now.as_secs().saturating_sub(issued) > self.config.nonce_ttl.as_secs() {
+            return Check::Stale;
+        }
+        if let Some((_, nc, _)) = &credentials.qop {
+            let seen = self
+                .counts
+                .entry(credentials.nonce.clone())
+                .or_insert((0, now));
+            if *nc <= seen.0 {
+                self.fail(source, now);
+                return Check::Failed;
+            }
+            seen.0 = *nc;
+        }
+        self.failures.remove(&source);
+        Check::Ok
+    }
+
+    /// Forgets expired nonce counts and old failures.
+    pub fn prune(&mut self, now: Duration) {
+        let ttl = self.config.nonce_ttl + Duration::from_secs(5);
+        self.counts
+            .retain(|_, (_, first)| now.saturating_sub(*first) < ttl);
+        let window = self.config.failure_window;
+        self.failures
+            .retain(|_, (_, since)| now.saturating_sub(*since) < window);
+    }
+}
+
+/// Computes a client's digest response (tests and the benchmark's clients).
+pub fn client_response(
+    algorithm: Algorithm,
+    ha1: &str,
+    nonce: &str,
+    method: &str,
+    uri: &str,
+    nc: u32,
+    cnonce: &str,
+) -> String {
+    let ha2 = algorithm.hash(&format!("{method}:{uri}"));
+    algorithm.hash(&format!("{ha1}:{nonce}:{nc:08x}:{cnonce}:auth:{ha2}"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::directory::{MemoryDirectory, SipDirectory};
+    use coexist_policy::Mode;
+
+    fn user() -> SipUser {
+        let d = MemoryDirectory::new();
+        d.add("alice@contoso.test", "secret", Mode::Islands);
+        d.user("alice@contoso.test").unwrap()
+    }
+
+    fn creds(
+        auth: &Authenticator,
+        u: &SipUser,
+        alg: Algorithm,
+        now: Duration,
+        nc: u32,
+    ) -> DigestCredentials {
+        let nonce = auth.nonce(now);
+        let ha1 = alg.ha1(u).to_owned();
+        DigestCredentials {
+            username: "alice".into(),
+            realm: "contoso.test".into(),
+            response: client_response(alg, &ha1, &nonce, "REGISTER", "sip:contoso.test", nc, "c"),
+            nonce,
+            uri: "sip:contoso.test".into(),
+            algorithm: alg,
+            qop: Some(("auth".into(), nc, "c".into())),
+        }
+    }
+
+    const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn challenges_offer_sha256_before_md5_rfc8760() {
+        let auth = Authenticator::new(AuthConfig::default());
+        let [first, second] = auth.challenges("contoso.test", Duration::from_secs(1), false);
+        assert!(first.contains("algorithm=SHA-256"));
+        assert!(second.contains("algorithm=MD5"));
+    }
+
+    #[test]
+    fn both_algorithms_verify_and_nonce_count_replays_fail() {
+        let mut auth = Authenticator::new(AuthConfig::default());
+        let u = user();
+        let now = Duration::from_secs(1000);
+        for alg in [Algorithm::Sha256, Algorithm::Md5] {
+            let c = creds(&auth, &u, alg, now, 1);
+            assert_eq!(auth.check(&c, &u, "REGISTER", IP, now), Check::Ok);
+            // The same nonce-count again is a replay.
+            assert_eq!(auth.check(&c, &u, "REGISTER", IP, now), Check::Failed);
+            let c2 = creds(&auth, &u, alg, now, 2);
+            assert_eq!(auth.check(&c2, &u, "REGISTER", IP, now), Check::Ok);
+            auth.counts.clear();
+        }
+    }
+
+    #[test]
+    fn an_old_nonce_is_stale_rfc7616_3_3() {
+        let mut auth = Authenticator::new(AuthConfig::default());
+        let u = user();
+        let c = creds(&auth, &u, Algorithm::Sha256, Duration::from_secs(1000), 1);
+        let later = Duration::from_secs(1000 + 301);
+        assert_eq!(auth.check(&c, &u, "REGISTER", IP, later), Check::Stale);
+        let mut forged = c.clone();
+        forged.nonce = format!("{:016x}{}", 1000, "0".repeat(32));
+        assert_eq!(auth.check(&forged, &u, "REGISTER", IP, later), Check::Stale);
+    }
+
+    #[test]
+    fn repeated_failures_block_the_source_for_the_window() {
+        let mut auth = Authenticator::new(AuthConfig {
+            max_failures: 3,
+            ..AuthConfig::default()
+        });
+        let u = user();
+        let now = Duration::from_secs(50);
+        let mut c = creds(&auth, &u, Algorithm::Md5, now, 1);
+        c.response = "0".repeat(32);
+        for _ in 0..3 {
+            assert_eq!(auth.check(&c, &u, "REGISTER", IP, now), Check::Failed);
+        }
+        assert!(auth.is_blocked(IP, now));
+        assert!(!auth.is_blocked(IP, now + Duration::from_secs(61)));
+    }
+
+    #[test]
+    fn parses_credentials_and_maps_local_part_to_upn() {
+        let c = DigestCredentials::parse(
+            r#"Digest username="alice", realm="contoso.test", nonce="n", uri="sip:contoso.test", response="AB", algorithm=SHA-256, qop=auth, nc=0000000a, cnonce="x""#,
+        )
+        .unwrap();
+        assert_eq!(c.upn(), "alice@contoso.test");
+        assert_eq!(c.algorithm, Algorithm::Sha256);
+        assert_eq!(c.qop, Some(("auth".into(), 10, "x".into())));
+        assert_eq!(c.response, "ab");
+    }
+}

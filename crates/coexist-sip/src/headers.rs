@@ -1,0 +1,434 @@
+//! The few header grammars the server interprets: Via, name-addr (From, To,
+//! Contact), SIP URIs, and digest credentials. Lenient where RFC 3261 lets
+//! a receiver be, and never panicking.
+
+use std::fmt::Write as _;
+
+/// `;name=value` parameters, in order; names compared case-insensitively.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(pub Vec<(String, Option<String>)>);
+
+impl Params {
+    /// Parses `;a=b;c` (leading `;` optional).
+    pub fn parse(text: &str) -> Params {
+        Params(
+            text.split(';')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once('=') {
+                    Some((k, v)) => (k.trim().to_owned(), Some(v.trim().to_owned())),
+                    None => (p.to_owned(), None),
+                })
+                .collect(),
+        )
+    }
+
+    /// A parameter's value (`Some("")` for a flag without value).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_deref().unwrap_or(""))
+    }
+
+    /// Sets (or adds) a parameter.
+    pub fn set(&mut self, name: &str, value: Option<String>) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name.to_owned(), value)),
+        }
+    }
+
+    /// Writes `;a=b;c`.
+    pub fn write(&self, out: &mut String) {
+        for (k, v) in &self.0 {
+            out.push(';');
+            out.push_str(k);
+            if let Some(v) = v {
+                out.push('=');
+                out.push_str(v);
+            }
+        }
+    }
+}
+
+/// A Via value (RFC 3261 §20.42).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    /// `UDP`, `TCP`, …, upper-cased.
+    pub transport: String,
+    /// The sent-by host (brackets kept for IPv6).
+    pub host: String,
+    /// The sent-by port.
+    pub port: Option<u16>,
+    /// Parameters (branch, received, rport…).
+    pub params: Params,
+}
+
+impl Via {
+    /// Parses one Via value; `None` when it is not `SIP/2.0/TRANSPORT host`.
+    pub fn parse(value: &str) -> Option<Via> {
+        let (protocol, rest) = split_protocol(value)?;
+        let (sent_by, params) = match rest.find(';') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let (host, port) = split_host_port(sent_by.trim())?;
+        Some(Via {
+            transport: protocol.to_ascii_uppercase(),
+            host,
+            port,
+            params: Params::parse(params),
+        })
+    }
+
+    /// The branch parameter.
+    pub fn branch(&self) -> Option<&str> {
+        self.params.get("branch").filter(|b| !b.is_empty())
+    }
+
+    /// Writes the value back.
+    pub fn to_value(&self) -> String {
+        let mut out = format!("SIP/2.0/{} {}", self.transport, self.host);
+        if let Some(port) = self.port {
+            let _ = write!(out, ":{port}");
+        }
+        self.params.write(&mut out);
+        out
+    }
+}
+
+/// `SIP / 2.0 / UDP` with any LWS, then the rest.
+fn split_protocol(value: &str) -> Option<(String, &str)> {
+    let mut parts = Vec::with_capacity(3);
+    let mut rest = value.trim_start();
+    for i in 0..3 {
+        let end = rest
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        parts.push(rest[..end].to_owned());
+        rest = rest[end..].trim_start();
+        if i < 2 {
+            rest = rest.strip_prefix('/')?.trim_start();
+        }
+    }
+    let transport = parts.pop()?;
+    let version = parts.pop()?;
+    let name = parts.pop()?;
+    if !name.eq_ignore_ascii_case("SIP") || version != "2.0" || transport.is_empty() {
+        return None;
+    }
+    Some((transport, rest))
+}
+
+/// `host[:port]`, `[v6]:port`.
+pub fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
+    if text.is_empty() {
+        return None;
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        let close = rest.find(']')?;
+        let host = format!("[{}]", &rest[..close]);
+        let after = &rest[close + 1..];
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p.trim().parse().ok()?),
+            None if after.trim().is_empty() => None,
+            None => return None,
+        };
+        return Some((host, port));
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => {
+            Some((host.to_owned(), Some(port.trim().parse().ok()?)))
+        }
+        Some(_) => None, // a bare IPv6 address without brackets (RFC 5118 §4.2)
+        None => Some((text.to_owned(), None)),
+    }
+}
+
+/// A name-addr or addr-spec with header parameters (From, To, Contact).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAddr {
+    /// Display name, unquoted.
+    pub display: Option<String>,
+    /// The URI text.
+    pub uri: String,
+    /// Header parameters (after `>`, or after the addr-spec).
+    pub params: Params,
+}
+
+impl NameAddr {
+    /// Parses one value.
+    pub fn parse(value: &str) -> Option<NameAddr> {
+        let value = value.trim();
+        if value == "*" {
+            return Some(NameAddr {
+                display: None,
+                uri: "*".to_owned(),
+                params: Params::default(),
+            });
+        }
+        if let Some(open) = find_unquoted(value, '<') {
+            let close = open + value[open..].find('>')?;
+            let display = value[..open].trim();
+            let display = display.trim_matches('"').trim();
+            let uri = &value[open + 1..close];
+            // No LWS inside the brackets (RFC 4475 §3.1.2.14 badaspec).
+            if uri.is_empty() || uri.trim().len() != uri.len() {
+                return None;
+            }
+            return Some(NameAddr {
+                display: (!display.is_empty()).then(|| display.to_owned()),
+                uri: uri.to_owned(),
+                params: Params::parse(&value[close + 1..]),
+            });
+        }
+        // addr-spec: parameters after the first `;` belong to the header
+        // (RFC 3261 §20.10).
+        let (uri, params) = match value.find(';') {
+            Some(i) => (&value[..i], &value[i..]),
+            None => (value, ""),
+        };
+        if uri.is_empty() || uri.contains(char::is_whitespace) {
+            return None;
+        }
+        Some(NameAddr {
+            display: None,
+            uri: uri.to_owned(),
+            params: Params::parse(params),
+        })
+    }
+
+    /// A header parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
+    }
+
+    /// The tag parameter.
+    pub fn tag(&self) -> Option<&str> {
+        self.param("tag").filter(|t| !t.is_empty())
+    }
+
+    /// Writes `"Display" <uri>;params`.
+    pub fn to_value(&self) -> String {
+        let mut out = String::new();
+        if let Some(display) = &self.display {
+            let _ = write!(out, "\"{display}\" ");
+        }
+        let _ = write!(out, "<{}>", self.uri);
+        self.params.write(&mut out);
+        out
+    }
+}
+
+fn find_unquoted(text: &str, wanted: char) -> Option<usize> {
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, c) in text.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' && quoted {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        } else if c == wanted && !quoted {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// A `sip:`/`sips:` URI, enough to route on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipUri {
+    /// `sip` or `sips`, lower-cased.
+    pub scheme: String,
+    /// The user part, percent-decoded.
+    pub user: Option<String>,
+    /// The host, lower-cased (brackets kept for IPv6).
+    pub host: String,
+    /// The port.
+    pub port: Option<u16>,
+    /// URI parameters.
+    pub params: Params,
+}
+
+impl SipUri {
+    /// Parses a sip/sips URI; `None` for other schemes or malformed ones.
+    pub fn parse(text: &str) -> Option<SipUri> {
+        let (scheme, rest) = text.trim().split_once(':')?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "sip" && scheme != "sips" {
+            return None;
+        }
+        let rest = rest.split('?').next().unwrap_or(rest);
+        let (user, hostpart) = match rest.rfind('@') {
+            Some(i) => (Some(percent_decode(&rest[..i])), &rest[i + 1..]),
+            None => (None, rest),
+        };
+        let user = user.map(|u| u.split(':').next().unwrap_or("").to_owned());
+        let (hostport, params) = match hostpart.find(';') {
+            Some(i) => (&hostpart[..i], &hostpart[i..]),
+            None => (hostpart, ""),
+        };
+        let (host, port) = split_host_port(hostport)?;
+        if host.is_empty() {
+            return None;
+        }
+        Some(SipUri {
+            scheme,
+            user,
+            host: host.to_ascii_lowercase(),
+            port,
+            params: Params::parse(params),
+        })
+    }
+
+    /// `user@host`, lower-cased: how a UPN is written.
+    pub fn address_of_record(&self) -> Option<String> {
+        self.user
+            .as_ref()
+            .map(|u| format!("{}@{}", u.to_ascii_lowercase(), self.host))
+    }
+
+    /// The transport parameter, upper-cased.
+    pub fn transport(&self) -> Option<String> {
+        self.params.get("transport").map(str::to_ascii_uppercase)
+    }
+}
+
+/// The scheme of a URI (`sip`, `tel`, `http`…), lower-cased.
+pub fn uri_scheme(text: &str) -> Option<String> {
+    let (scheme, _) = text.trim().split_once(':')?;
+    (!scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+    .then(|| scheme.to_ascii_lowercase())
+}
+
+/// Decodes `%XX` escapes (RFC 3261 §19.1.2); invalid escapes stay as they are.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16)),
+                bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parameters of a `Digest` credentials or challenge value (RFC 7616 §3.4).
+pub fn digest_params(value: &str) -> Option<Vec<(String, String)>> {
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(char::is_whitespace)?;
+    if !scheme.eq_ignore_ascii_case("Digest") {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut rest = rest.trim_start();
+    while !rest.is_empty() {
+        let eq = rest.find('=')?;
+        let key = rest[..eq].trim().to_ascii_lowercase();
+        rest = rest[eq + 1..].trim_start();
+        let val;
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let mut end = None;
+            let mut escaped = false;
+            for (i, c) in quoted.char_indices() {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    end = Some(i);
+                    break;
+                }
+            }
+            let end = end?;
+            val = quoted[..end].replace("\\\"", "\"").replace("\\\\", "\\");
+            rest = quoted[end + 1..].trim_start();
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            val = rest[..end].trim().to_owned();
+            rest = &rest[end..];
+        }
+        out.push((key, val));
+        rest = rest
+            .trim_start()
+            .strip_prefix(',')
+            .unwrap_or(rest)
+            .trim_start();
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn via_with_lws_and_params_rfc4475_3_1_1_1() {
+        let via = Via::parse("SIP  /   2.0 /UDP 192.0.2.2;rport;branch=390skdjuw").unwrap();
+        assert_eq!(via.transport, "UDP");
+        assert_eq!(via.host, "192.0.2.2");
+        assert_eq!(via.port, None);
+        assert_eq!(via.params.get("rport"), Some(""));
+        assert_eq!(via.branch(), Some("390skdjuw"));
+    }
+
+    #[test]
+    fn via_ipv6_sent_by_rfc5118() {
+        let via = Via::parse("SIP/2.0/UDP [2001:db8::9:1]:5070;branch=z9hG4bKas3").unwrap();
+        assert_eq!(via.host, "[2001:db8::9:1]");
+        assert_eq!(via.port, Some(5070));
+        assert!(Via::parse("SIP/2.0/UDP 2001:db8::9:1;branch=x").is_none());
+    }
+
+    #[test]
+    fn name_addr_forms() {
+        let a = NameAddr::parse(r#""J Rosenberg \"" <sip:jdrosen@example.com>;tag=98"#).unwrap();
+        assert_eq!(a.uri, "sip:jdrosen@example.com");
+        assert_eq!(a.tag(), Some("98"));
+        let b = NameAddr::parse("sip:bob@example.com;tag=1").unwrap();
+        assert_eq!(b.uri, "sip:bob@example.com");
+        assert_eq!(b.tag(), Some("1"));
+    }
+
+    #[test]
+    fn sip_uri_parts_and_escapes() {
+        let u = SipUri::parse("sip:%61lice@Contoso.TEST:5070;transport=tcp").unwrap();
+        assert_eq!(u.user.as_deref(), Some("alice"));
+        assert_eq!(u.host, "contoso.test");
+        assert_eq!(u.port, Some(5070));
+        assert_eq!(u.transport().as_deref(), Some("TCP"));
+        assert_eq!(u.address_of_record().as_deref(), Some("alice@contoso.test"));
+        assert!(SipUri::parse("tel:+1234").is_none());
+        assert_eq!(uri_scheme("kaplooi:x").as_deref(), Some("kaplooi"));
+    }
+
+    #[test]
+    fn digest_params_quoted_and_bare() {
+        let p =
+            digest_params(r#"Digest username="a@b", nc=00000001, uri="sip:b", qop=auth"#).unwrap();
+        assert_eq!(p[0], ("username".into(), "a@b".into()));
+        assert_eq!(p[1], ("nc".into(), "00000001".into()));
+        assert_eq!(p[3], ("qop".into(), "auth".into()));
+        assert!(digest_params("Basic abc").is_none());
+    }
+}

@@ -1,0 +1,446 @@
+//! Our own SIP message type: what the rest of the crate sees. The parser
+//! behind it (`wire.rs`, today over `sipx-sip`) can be replaced without
+//! touching anything else.
+//!
+//! Header names are stored in their canonical long form (`v` → `Via`), so
+//! lookups are one case-insensitive comparison. Values are unfolded.
+
+use bytes::Bytes;
+use std::fmt;
+
+/// A SIP method. Unknown methods are methods too (RFC 3261 §7.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// INVITE
+    Invite,
+    /// ACK
+    Ack,
+    /// BYE
+    Bye,
+    /// CANCEL
+    Cancel,
+    /// REGISTER
+    Register,
+    /// OPTIONS
+    Options,
+    /// MESSAGE (RFC 3428)
+    Message,
+    /// SUBSCRIBE (RFC 6665)
+    Subscribe,
+    /// NOTIFY (RFC 6665)
+    Notify,
+    /// PUBLISH (RFC 3903)
+    Publish,
+    /// REFER (RFC 3515)
+    Refer,
+    /// INFO
+    Info,
+    /// UPDATE
+    Update,
+    /// PRACK
+    Prack,
+    /// Any other token, verbatim.
+    Other(String),
+}
+
+impl Method {
+    /// From a method token (case-sensitive, RFC 3261 §7.1).
+    pub fn parse(token: &str) -> Method {
+        match token {
+            "INVITE" => Method::Invite,
+            "ACK" => Method::Ack,
+            "BYE" => Method::Bye,
+            "CANCEL" => Method::Cancel,
+            "REGISTER" => Method::Register,
+            "OPTIONS" => Method::Options,
+            "MESSAGE" => Method::Message,
+            "SUBSCRIBE" => Method::Subscribe,
+            "NOTIFY" => Method::Notify,
+            "PUBLISH" => Method::Publish,
+            "REFER" => Method::Refer,
+            "INFO" => Method::Info,
+            "UPDATE" => Method::Update,
+            "PRACK" => Method::Prack,
+            other => Method::Other(other.to_owned()),
+        }
+    }
+
+    /// The token.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Register => "REGISTER",
+            Method::Options => "OPTIONS",
+            Method::Message => "MESSAGE",
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Notify => "NOTIFY",
+            Method::Publish => "PUBLISH",
+            Method::Refer => "REFER",
+            Method::Info => "INFO",
+            Method::Update => "UPDATE",
+            Method::Prack => "PRACK",
+            Method::Other(token) => token,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartLine {
+    /// `METHOD uri SIP/2.0`
+    Request {
+        /// The method.
+        method: Method,
+        /// The Request-URI, as text.
+        uri: String,
+    },
+    /// `SIP/2.0 code reason`
+    Response {
+        /// The status code.
+        code: u16,
+        /// The reason phrase.
+        reason: String,
+    },
+}
+
+/// One header field (one line; a comma list stays one field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Canonical long name.
+    pub name: String,
+    /// Unfolded value.
+    pub value: String,
+}
+
+/// A request or a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipMessage {
+    /// Request or status line.
+    pub start: StartLine,
+    /// Header fields in order.
+    pub headers: Vec<Header>,
+    /// The body (Content-Length is derived from it when written).
+    pub body: Bytes,
+}
+
+/// The long form of a compact header name (RFC 3261 §7.3.3, RFC 3265,
+/// RFC 3515, RFC 3841).
+pub fn canonical_name(name: &str) -> &str {
+    if name.len() == 1 {
+        return match name.as_bytes().first().map(u8::to_ascii_lowercase) {
+            Some(b'v') => "Via",
+            Some(b'f') => "From",
+            Some(b't') => "To",
+            Some(b'i') => "Call-ID",
+            Some(b'm') => "Contact",
+            Some(b'l') => "Content-Length",
+            Some(b'c') => "Content-Type",
+            Some(b'e') => "Content-Encoding",
+            Some(b'k') => "Supported",
+            Some(b's') => "Subject",
+            Some(b'o') => "Event",
+            Some(b'u') => "Allow-Events",
+            Some(b'r') => "Refer-To",
+            Some(b'b') => "Referred-By",
+            Some(b'a') => "Accept-Contact",
+            Some(b'j') => "Reject-Contact",
+            Some(b'd') => "Request-Disposition",
+            Some(b'x') => "Session-Expires",
+            _ => name,
+        };
+    }
+    name
+}
+
+/// Headers whose values may be comma lists (RFC 3261 §7.3.1).
+fn is_list_header(name: &str) -> bool {
+    [
+        "Via",
+        "Contact",
+        "Route",
+        "Record-Route",
+        "Proxy-Require",
+        "Require",
+        "Supported",
+        "Allow",
+        "Unsupported",
+        "Allow-Events",
+    ]
+    .iter()
+    .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Splits a header value at commas outside quotes and angle brackets.
+pub fn split_list(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut quoted, mut angle, mut escaped) = (false, false, false);
+    let mut start = 0;
+    for (i, c) in value.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            ',' if !quoted && !angle => {
+                out.push(value[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(value[start..].trim());
+    out.retain(|v| !v.is_empty());
+    out
+}
+
+impl SipMessage {
+    /// A new request with no headers.
+    pub fn request(method: Method, uri: impl Into<String>) -> SipMessage {
+        SipMessage {
+            start: StartLine::Request {
+                method,
+                uri: uri.into(),
+            },
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// The method of a request, or of the CSeq of a response.
+    pub fn method(&self) -> Option<Method> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method.clone()),
+            StartLine::Response { .. } => self.cseq().map(|(_, m)| m),
+        }
+    }
+
+    /// Whether this is a request.
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+
+    /// The status code of a response.
+    pub fn status(&self) -> Option<u16> {
+        match self.start {
+            StartLine::Response { code, .. } => Some(code),
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    /// The Request-URI of a request.
+    pub fn uri(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Request { uri, .. } => Some(uri),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+
+    /// Every value of a header, comma lists split.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
+        let list = is_list_header(name);
+        let mut out = Vec::new();
+        for h in self
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+        {
+            if list {
+                out.extend(split_list(&h.value));
+            } else {
+                out.push(h.value.as_str());
+            }
+        }
+        out
+    }
+
+    /// How many fields carry this name.
+    pub fn count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .count()
+    }
+
+    /// Appends a header.
+    pub fn push(&mut self, name: &str, value: impl Into<String>) {
+        self.headers.push(Header {
+            name: name.to_owned(),
+            value: value.into(),
+        });
+    }
+
+    /// Builder form of [`push`](Self::push).
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> SipMessage {
+        self.push(name, value);
+        self
+    }
+
+    /// Replaces every field of this name by one value.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.remove(name);
+        self.push(name, value);
+    }
+
+    /// Removes every field of this name.
+    pub fn remove(&mut self, name: &str) {
+        self.headers.retain(|h| !h.name.eq_ignore_ascii_case(name));
+    }
+
+    /// Sets the body and its type.
+    pub fn set_body(&mut self, content_type: &str, body: impl Into<Bytes>) {
+        self.set("Content-Type", content_type);
+        self.body = body.into();
+    }
+
+    /// `Call-ID`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.header("Call-ID")
+    }
+
+    /// `CSeq` as number and method.
+    pub fn cseq(&self) -> Option<(u32, Method)> {
+        let value = self.header("CSeq")?;
+        let mut parts = value.split_whitespace();
+        let number = parts.next()?.parse::<u32>().ok()?;
+        let method = Method::parse(parts.next()?);
+        match parts.next() {
+            None => Some((number, method)),
+            Some(_) => None,
+        }
+    }
+
+    /// The topmost Via value.
+    pub fn top_via(&self) -> Option<&str> {
+        self.header_values("Via").into_iter().next()
+    }
+
+    /// Writes the message; Content-Length always says the body's size.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256 + self.body.len());
+        match &self.start {
+            StartLine::Request { method, uri } => {
+                out.extend_from_slice(method.as_str().as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(uri.as_bytes());
+                out.extend_from_slice(b" SIP/2.0\r\n");
+            }
+            StartLine::Response { code, reason } => {
+                out.extend_from_slice(b"SIP/2.0 ");
+                out.extend_from_slice(code.to_string().as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(reason.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        for h in &self.headers {
+            if h.name.eq_ignore_ascii_case("Content-Length") {
+                continue;
+            }
+            out.extend_from_slice(h.name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(h.value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"Content-Length: ");
+        out.extend_from_slice(self.body.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// A response to this request (RFC 3261 §8.2.6.2): Via, From, To,
+    /// Call-ID and CSeq copied; a To tag added when `to_tag` is given and
+    /// the request had none.
+    pub fn response(&self, code: u16, reason: &str, to_tag: Option<&str>) -> SipMessage {
+        let mut response = SipMessage {
+            start: StartLine::Response {
+                code,
+                reason: reason.to_owned(),
+            },
+            headers: Vec::with_capacity(8),
+            body: Bytes::new(),
+        };
+        for h in &self.headers {
+            let name = h.name.as_str();
+            if ["Via", "From", "Call-ID", "CSeq", "Record-Route"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name))
+            {
+                response.headers.push(h.clone());
+            } else if name.eq_ignore_ascii_case("To") {
+                let mut value = h.value.clone();
+                if let Some(tag) = to_tag
+                    && crate::headers::NameAddr::parse(&value)
+                        .and_then(|a| a.param("tag").map(str::to_owned))
+                        .is_none()
+                {
+                    value.push_str(";tag=");
+                    value.push_str(tag);
+                }
+                response.headers.push(Header {
+                    name: "To".to_owned(),
+                    value,
+                });
+            }
+        }
+        response
+    }
+}
+
+impl fmt::Display for SipMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_names_expand_rfc3261_7_3_3() {
+        assert_eq!(canonical_name("v"), "Via");
+        assert_eq!(canonical_name("I"), "Call-ID");
+        assert_eq!(canonical_name("o"), "Event");
+        assert_eq!(canonical_name("Via"), "Via");
+    }
+
+    #[test]
+    fn lists_split_outside_quotes_and_brackets() {
+        assert_eq!(
+            split_list(r#""a, b" <sip:x@y;p=1,2>, <sip:z@w> , "#),
+            vec![r#""a, b" <sip:x@y;p=1,2>"#, "<sip:z@w>"]
+        );
+    }
+
+    #[test]
+    fn written_content_length_follows_the_body() {
+        let mut m = SipMessage::request(Method::Message, "sip:a@b").with("Content-Length", "99");
+        m.set_body("text/plain", "hello");
+        let text = String::from_utf8(m.to_bytes()).unwrap();
+        assert!(text.contains("Content-Length: 5\r\n\r\nhello"));
+        assert!(!text.contains("99"));
+    }
+}

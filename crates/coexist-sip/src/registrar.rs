@@ -1,0 +1,302 @@
+//! The location service (RFC 3261 §10.3): bindings of addresses of record
+//! to contacts, with expiry, and a persistence port so registrations
+//! survive a restart ([`RegistrationStore`]: in memory, or an append-only
+//! file).
+
+use crate::transport::Peer;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// One contact of one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binding {
+    /// The address of record (UPN).
+    pub aor: String,
+    /// The Contact URI.
+    pub contact: String,
+    /// Where it registered from (requests to it go there: NAT-safe).
+    pub source: Peer,
+    /// Expiry, in milliseconds since the Unix epoch.
+    pub expires_at_ms: u64,
+    /// Call-ID and CSeq of the last REGISTER (RFC 3261 §10.3 step 7).
+    pub call_id: String,
+    /// CSeq number.
+    pub cseq: u32,
+    /// User-Agent, if sent.
+    pub user_agent: Option<String>,
+    /// Whether this contact is an IP phone (R6.3).
+    pub is_phone: bool,
+}
+
+impl Binding {
+    /// Seconds left at `now`.
+    pub fn remaining(&self, now: Duration) -> u64 {
+        (self.expires_at_ms.saturating_sub(now.as_millis() as u64)) / 1000
+    }
+}
+
+/// Where bindings are kept across restarts.
+pub trait RegistrationStore: Send + std::fmt::Debug {
+    /// Everything stored (expired ones included; the registrar drops them).
+    fn load(&mut self) -> Vec<Binding>;
+    /// Stores or replaces a binding.
+    fn put(&mut self, binding: &Binding);
+    /// Removes a binding.
+    fn remove(&mut self, aor: &str, contact: &str);
+}
+
+/// Keeps nothing (tests, benchmarks without persistence).
+#[derive(Debug, Default)]
+pub struct MemoryStore;
+
+impl RegistrationStore for MemoryStore {
+    fn load(&mut self) -> Vec<Binding> {
+        Vec::new()
+    }
+    fn put(&mut self, _binding: &Binding) {}
+    fn remove(&mut self, _aor: &str, _contact: &str) {}
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Entry {
+    Put(Binding),
+    Remove(String, String),
+}
+
+/// An append-only JSON-lines journal, compacted on load.
+#[derive(Debug)]
+pub struct FileStore {
+    path: PathBuf,
+    file: Mutex<Option<std::fs::File>>,
+}
+
+impl FileStore {
+    /// A journal at `path` (created on first write).
+    pub fn new(path: impl Into<PathBuf>) -> FileStore {
+        FileStore {
+            path: path.into(),
+            file: Mutex::new(None),
+        }
+    }
+
+    fn append(&mut self, entry: &Entry) {
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .ok();
+        }
+        if let (Some(file), Ok(mut line)) = (guard.as_mut(), serde_json::to_vec(entry)) {
+            line.push(b'\n');
+            if let Err(e) = file.write_all(&line) {
+                tracing::warn!("registration journal: {e}");
+            }
+        }
+    }
+}
+
+impl RegistrationStore for FileStore {
+    fn load(&mut self) -> Vec<Binding> {
+        let mut live: HashMap<(String, String), Binding> = HashMap::new();
+        if let Ok(file) = std::fs::File::open(&self.path) {
+            for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
+                match serde_json::from_str::<Entry>(&line) {
+                    Ok(Entry::Put(b)) => {
+                        live.insert((b.aor.clone(), b.contact.clone()), b);
+                    }
+                    Ok(Entry::Remove(aor, contact)) => {
+                        live.remove(&(aor, contact));
+                    }
+                    Err(_) => {} // a torn last line after a crash
+                }
+            }
+        }
+        let bindings: Vec<Binding> = live.into_values().collect();
+        // Compact: rewrite the journal with what is live.
+        let tmp = self.path.with_extension("tmp");
+        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+            for b in &bindings {
+                if let Ok(mut line) = serde_json::to_vec(&Entry::Put(b.clone())) {
+                    line.push(b'\n');
+                    f.write_all(&line)?;
+                }
+            }
+            f.sync_all()
+        });
+        if written.is_ok() {
+            let _ = std::fs::rename(&tmp, &self.path);
+        }
+        bindings
+    }
+
+    fn put(&mut self, binding: &Binding) {
+        self.append(&Entry::Put(binding.clone()));
+    }
+
+    fn remove(&mut self, aor: &str, contact: &str) {
+        self.append(&Entry::Remove(aor.to_owned(), contact.to_owned()));
+    }
+}
+
+/// The bindings, in memory, written through to the store.
+#[derive(Debug)]
+pub struct Registrar {
+    bindings: HashMap<String, Vec<Binding>>,
+    store: Box<dyn RegistrationStore>,
+}
+
+impl Registrar {
+    /// Loads what the store kept, dropping what expired.
+    pub fn open(mut store: Box<dyn RegistrationStore>, now: Duration) -> Registrar {
+        let mut bindings: HashMap<String, Vec<Binding>> = HashMap::new();
+        let now_ms = now.as_millis() as u64;
+        for b in store.load() {
+            if b.expires_at_ms > now_ms {
+                bindings.entry(b.aor.clone()).or_default().push(b);
+            }
+        }
+        Registrar { bindings, store }
+    }
+
+    /// The live contacts of `aor`.
+    pub fn contacts(&self, aor: &str, now: Duration) -> Vec<&Binding> {
+        let now_ms = now.as_millis() as u64;
+        self.bindings
+            .get(aor)
+            .map(|v| v.iter().filter(|b| b.expires_at_ms > now_ms).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether `aor` has a live contact (R7.3).
+    pub fn is_registered(&self, aor: &str, now: Duration) -> bool {
+        !self.contacts(aor, now).is_empty()
+    }
+
+    /// Adds or refreshes a binding. Refused (`false`) when the same Call-ID
+    /// comes with a CSeq not above the stored one (RFC 3261 §10.3 step 7).
+    pub fn upsert(&mut self, binding: Binding) -> bool {
+        let list = self.bindings.entry(binding.aor.clone()).or_default();
+        if let Some(old) = list.iter_mut().find(|b| b.contact == binding.contact) {
+            if old.call_id == binding.call_id && binding.cseq <= old.cseq {
+                return false;
+            }
+            *old = binding.clone();
+        } else {
+            list.push(binding.clone());
+        }
+        self.store.put(&binding);
+        true
+    }
+
+    /// Removes one binding.
+    pub fn remove(&mut self, aor: &str, contact: &str) {
+        if let Some(list) = self.bindings.get_mut(aor) {
+            list.retain(|b| b.contact != contact);
+            if list.is_empty() {
+                self.bindings.remove(aor);
+            }
+        }
+        self.store.remove(aor, contact);
+    }
+
+    /// Removes every binding of `aor` (`Contact: *`, RFC 3261 §10.2.2).
+    pub fn remove_all(&mut self, aor: &str) {
+        for b in self.bindings.remove(aor).unwrap_or_default() {
+            self.store.remove(aor, &b.contact);
+        }
+    }
+
+    /// Drops expired bindings; returns the addresses of record that lost
+    /// their last contact (their presence becomes Offline, R7.3).
+    pub fn expire(&mut self, now: Duration) -> Vec<String> {
+        let now_ms = now.as_millis() as u64;
+        let mut gone = Vec::new();
+        let store = &mut self.store;
+        self.bindings.retain(|aor, list| {
+            list.retain(|b| {
+                let keep = b.expires_at_ms > now_ms;
+                if !keep {
+                    store.remove(aor, &b.contact);
+                }
+                keep
+            });
+            if list.is_empty() {
+                gone.push(aor.clone());
+                false
+            } else {
+                true
+            }
+        });
+        gone
+    }
+
+    /// How many bindings are held.
+    pub fn len(&self) -> usize {
+        self.bindings.values().map(Vec::len).sum()
+    }
+
+    /// Whether no binding is held.
+    pub fn is_empty(&self) -> bool {
+        self.bindings.is_empty()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn binding(contact: &str, cseq: u32, expires_ms: u64) -> Binding {
+        Binding {
+            aor: "alice@contoso.test".into(),
+            contact: contact.into(),
+            source: Peer::udp("127.0.0.1:5070".parse().unwrap()),
+            expires_at_ms: expires_ms,
+            call_id: "c".into(),
+            cseq,
+            user_agent: None,
+            is_phone: false,
+        }
+    }
+
+    #[test]
+    fn several_contacts_expire_and_cseq_must_grow_rfc3261_10_3() {
+        let mut r = Registrar::open(Box::new(MemoryStore), Duration::ZERO);
+        assert!(r.upsert(binding("sip:a@1", 1, 10_000)));
+        assert!(r.upsert(binding("sip:a@2", 1, 20_000)));
+        assert!(!r.upsert(binding("sip:a@1", 1, 30_000)));
+        assert_eq!(r.contacts("alice@contoso.test", Duration::ZERO).len(), 2);
+        assert_eq!(r.expire(Duration::from_secs(15)), Vec::<String>::new());
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            r.expire(Duration::from_secs(25)),
+            vec!["alice@contoso.test"]
+        );
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn the_file_journal_survives_a_restart_and_forgets_removed_bindings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registrations.jsonl");
+        {
+            let mut r = Registrar::open(Box::new(FileStore::new(&path)), Duration::ZERO);
+            r.upsert(binding("sip:a@1", 1, 100_000));
+            r.upsert(binding("sip:a@2", 1, 100_000));
+            r.remove("alice@contoso.test", "sip:a@1");
+        }
+        let r = Registrar::open(Box::new(FileStore::new(&path)), Duration::from_secs(1));
+        let contacts = r.contacts("alice@contoso.test", Duration::from_secs(1));
+        assert_eq!(contacts.len(), 1);
+        assert_eq!(contacts[0].contact, "sip:a@2");
+        // Past expiry, a restart drops it.
+        let r = Registrar::open(Box::new(FileStore::new(&path)), Duration::from_secs(200));
+        assert!(r.is_empty());
+    }
+}

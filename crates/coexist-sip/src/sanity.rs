@@ -1,0 +1,223 @@
+//! The checks a careful proxy makes before acting on a request (RFC 3261
+//! §8.2, §16.3; Kamailio's `sanity` module), each mapped to its precise
+//! status.
+
+use crate::headers::{NameAddr, Via, uri_scheme};
+use crate::message::{Method, SipMessage};
+
+/// Why a request is answered without being acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Status code.
+    pub code: u16,
+    /// Reason phrase.
+    pub reason: String,
+    /// Extra headers for the response (e.g. `Unsupported` with 420).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Rejection {
+    fn new(code: u16, reason: impl Into<String>) -> Rejection {
+        Rejection {
+            code,
+            reason: reason.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// The response to `request`.
+    pub fn respond_to(&self, request: &SipMessage, to_tag: &str) -> SipMessage {
+        let mut response = request.response(self.code, &self.reason, Some(to_tag));
+        for (name, value) in &self.headers {
+            response.push(name, value.clone());
+        }
+        response
+    }
+}
+
+/// Option tags we implement (none needs a `Require` from the client).
+const SUPPORTED: &[&str] = &[];
+
+/// Checks a request. `our_branch_prefix` and `our_sent_by` identify Via
+/// entries this server wrote, for loop detection.
+pub fn check_request(
+    request: &SipMessage,
+    our_sent_by: &str,
+    our_branch_prefix: &str,
+) -> Result<(), Rejection> {
+    let Some(method) = request.method() else {
+        return Err(Rejection::new(400, "Bad Request (not a request)"));
+    };
+
+    // RFC 3261 §8.1.1: the mandatory headers, once each where singular
+    // (RFC 4475 §3.3.1 insuf, §3.3.8 multi01).
+    for name in ["To", "From", "Call-ID", "CSeq", "Via"] {
+        if request.count(name) == 0 {
+            return Err(Rejection::new(400, format!("Missing {name}")));
+        }
+    }
+    for name in ["To", "From", "Call-ID", "CSeq", "Max-Forwards"] {
+        if request.count(name) > 1 {
+            return Err(Rejection::new(400, format!("Multiple {name}")));
+        }
+    }
+    for name in ["To", "From"] {
+        let valid = request
+            .header(name)
+            .and_then(NameAddr::parse)
+            .is_some_and(|a| uri_scheme(&a.uri).is_some());
+        if !valid {
+            return Err(Rejection::new(400, format!("Malformed {name}")));
+        }
+    }
+    for value in request.header_values("Via") {
+        if Via::parse(value).is_none() {
+            return Err(Rejection::new(400, "Malformed Via"));
+        }
+    }
+
+    // RFC 3261 §8.1.1.5: CSeq is a 32-bit number below 2^31 and names the
+    // request's method (RFC 4475 §3.1.2.4 scalar02, §3.1.2.18 mismatch01/02).
+    match request.cseq() {
+        Some((number, cseq_method)) if number < (1 << 31) => {
+            if cseq_method != method {
+                return Err(Rejection::new(400, "CSeq method does not match"));
+            }
+        }
+        _ => return Err(Rejection::new(400, "Malformed CSeq")),
+    }
+
+    // Max-Forwards: a decimal 0..=255 (RFC 4475 §3.1.2.4: 300 is a 400);
+    // 0 on a request we would pass on is a 483 (RFC 3261 §16.3 step 2).
+    if let Some(value) = request.header("Max-Forwards") {
+        match value.trim().parse::<u16>() {
+            Ok(n) if n <= 255 => {
+                if n == 0 && !matches!(method, Method::Register | Method::Options) {
+                    return Err(Rejection::new(483, "Too Many Hops"));
+                }
+            }
+            _ => return Err(Rejection::new(400, "Malformed Max-Forwards")),
+        }
+    }
+
+    // Expires: a delta-seconds (RFC 4475 §3.1.2.4 scalar02 overflows it).
+    if let Some(value) = request.header("Expires")
+        && value.trim().parse::<u32>().is_err()
+    {
+        return Err(Rejection::new(400, "Malformed Expires"));
+    }
+
+    // Request-URI scheme (RFC 3261 §8.2.2.1; RFC 4475 §3.3.2 unkscm).
+    let uri = request.uri().unwrap_or("");
+    match uri_scheme(uri).as_deref() {
+        // Headers have no place in a Request-URI (RFC 3261 §19.1.5; RFC 4475 §3.1.2.11).
+        Some("sip" | "sips") if uri.contains('?') => {
+            return Err(Rejection::new(400, "Malformed Request-URI"));
+        }
+        Some("sip" | "sips") => {}
+        Some(_) => return Err(Rejection::new(416, "Unsupported URI Scheme")),
+        None => return Err(Rejection::new(400, "Malformed Request-URI")),
+    }
+
+    // Extensions we do not have (RFC 3261 §8.2.2.3; RFC 4475 §3.3.5 bext01).
+    // CANCEL and ACK never carry a Require we may refuse (§8.2.2.3).
+    if !matches!(method, Method::Ack | Method::Cancel) {
+        let mut unsupported: Vec<&str> = Vec::new();
+        for name in ["Proxy-Require", "Require"] {
+            for tag in request.header_values(name) {
+                if !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(tag)) {
+                    unsupported.push(tag);
+                }
+            }
+        }
+        if !unsupported.is_empty() {
+            let mut rejection = Rejection::new(420, "Bad Extension");
+            rejection
+                .headers
+                .push(("Unsupported", unsupported.join(", ")));
+            return Err(rejection);
+        }
+    }
+
+    // Loops (RFC 3261 §16.3 step 4): a Via this server wrote, coming back.
+    let looped = request
+        .header_values("Via")
+        .into_iter()
+        .filter_map(Via::parse)
+        .any(|via| {
+            let sent_by = match via.port {
+                Some(port) => format!("{}:{port}", via.host),
+                None => via.host.clone(),
+            };
+            sent_by.eq_ignore_ascii_case(our_sent_by)
+                && via
+                    .branch()
+                    .is_some_and(|b| b.starts_with(our_branch_prefix))
+        });
+    if looped {
+        return Err(Rejection::new(482, "Loop Detected"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::wire::parse_datagram;
+
+    fn req(extra: &str, cseq: &str) -> SipMessage {
+        let text = format!(
+            "MESSAGE sip:bob@b.test SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa\r\nFrom: <sip:a@b.test>;tag=1\r\nTo: <sip:bob@b.test>\r\nCall-ID: c1\r\nCSeq: {cseq}\r\n{extra}Content-Length: 0\r\n\r\n"
+        );
+        parse_datagram(text.as_bytes()).unwrap()
+    }
+
+    fn code(m: &SipMessage) -> Option<u16> {
+        check_request(m, "127.0.0.1:5060", "z9hG4bKcx")
+            .err()
+            .map(|r| r.code)
+    }
+
+    #[test]
+    fn a_sane_request_passes() {
+        assert_eq!(code(&req("Max-Forwards: 70\r\n", "1 MESSAGE")), None);
+    }
+
+    #[test]
+    fn max_forwards_zero_is_483_and_300_is_400() {
+        assert_eq!(code(&req("Max-Forwards: 0\r\n", "1 MESSAGE")), Some(483));
+        assert_eq!(code(&req("Max-Forwards: 300\r\n", "1 MESSAGE")), Some(400));
+    }
+
+    #[test]
+    fn cseq_method_mismatch_and_overflow_are_400() {
+        assert_eq!(code(&req("", "1 INVITE")), Some(400));
+        assert_eq!(code(&req("", "4294967296 MESSAGE")), Some(400));
+        assert_eq!(code(&req("", "2147483648 MESSAGE")), Some(400));
+    }
+
+    #[test]
+    fn unknown_proxy_require_is_420_with_unsupported() {
+        let m = req("Proxy-Require: noodles\r\n", "1 MESSAGE");
+        let r = check_request(&m, "x", "y").unwrap_err();
+        assert_eq!(r.code, 420);
+        assert_eq!(r.headers, vec![("Unsupported", "noodles".to_owned())]);
+    }
+
+    #[test]
+    fn our_own_via_coming_back_is_a_loop_482() {
+        let m = req(
+            "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKcx123\r\n",
+            "1 MESSAGE",
+        );
+        assert_eq!(code(&m), Some(482));
+    }
+
+    #[test]
+    fn missing_call_id_is_400() {
+        let mut m = req("", "1 MESSAGE");
+        m.remove("Call-ID");
+        assert_eq!(code(&m), Some(400));
+    }
+}

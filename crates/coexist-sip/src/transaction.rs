@@ -1,0 +1,583 @@
+//! RFC 3261 §17 transactions, sans-IO: requests, responses and `now` in;
+//! bytes to send and events out. Retransmissions happen over UDP only
+//! (§17.1.1.2, §17.2.1); over TCP the timers that only absorb
+//! retransmissions (D, I, J, K) are zero.
+//!
+//! Timer names follow the RFC: A/E retransmit a client request, B/F give
+//! up on it, D/K keep a completed client transaction to absorb response
+//! retransmissions, G retransmits a final INVITE response until the ACK,
+//! H gives up waiting for it, I absorbs ACK retransmissions, J absorbs
+//! non-INVITE request retransmissions.
+
+use crate::headers::{NameAddr, Via};
+use crate::message::{Method, SipMessage};
+use crate::transport::{Outgoing, Peer};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The RFC 3261 timer base values (§17.1.1.1, table 4).
+#[derive(Debug, Clone, Copy)]
+pub struct TimerValues {
+    /// RTT estimate (500 ms).
+    pub t1: Duration,
+    /// Longest retransmit interval of non-INVITE requests and INVITE responses (4 s).
+    pub t2: Duration,
+    /// How long the network keeps a message (5 s).
+    pub t4: Duration,
+}
+
+impl Default for TimerValues {
+    fn default() -> TimerValues {
+        TimerValues {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The server-transaction key of a request (RFC 3261 §17.2.3): top Via
+/// branch and sent-by, and the method with ACK matching its INVITE.
+pub fn server_key(request: &SipMessage) -> Option<String> {
+    let via = Via::parse(request.top_via()?)?;
+    let method = match request.method()? {
+        Method::Ack => Method::Invite,
+        m => m,
+    };
+    let sent_by = format!("{}:{}", via.host, via.port.unwrap_or(5060));
+    match via.branch() {
+        Some(branch) if branch.starts_with("z9hG4bK") => {
+            Some(format!("{branch}|{sent_by}|{method}"))
+        }
+        // RFC 2543 peers (§17.2.3 fallback): Call-ID, CSeq number, From tag.
+        _ => {
+            let from_tag = request
+                .header("From")
+                .and_then(NameAddr::parse)
+                .and_then(|a| a.tag().map(str::to_owned))
+                .unwrap_or_default();
+            let (cseq, _) = request.cseq()?;
+            Some(format!(
+                "2543|{}|{cseq}|{from_tag}|{sent_by}|{method}",
+                request.call_id()?
+            ))
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ServerTxn {
+    peer: Peer,
+    invite: bool,
+    last: Option<(u16, Vec<u8>)>,
+    /// Timer G: next retransmission of a final INVITE response, and the interval.
+    retransmit: Option<(Duration, Duration)>,
+    /// When the transaction ends (Timers H, I, J).
+    end: Option<Duration>,
+    acked: bool,
+}
+
+/// What a request means to the transaction layer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// A new request: give it to the application.
+    New,
+    /// A retransmission: here is what to resend (if anything yet).
+    Retransmission(Option<Outgoing>),
+    /// The ACK of a non-2xx final response: absorbed.
+    AckAbsorbed,
+}
+
+/// Server transactions.
+#[derive(Debug, Default)]
+pub struct ServerTransactions {
+    timers: TimerValues,
+    txns: HashMap<String, ServerTxn>,
+}
+
+impl ServerTransactions {
+    /// With these timer values.
+    pub fn new(timers: TimerValues) -> ServerTransactions {
+        ServerTransactions {
+            timers,
+            txns: HashMap::new(),
+        }
+    }
+
+    /// Classifies an arriving request.
+    pub fn on_request(&mut self, now: Duration, request: &SipMessage, peer: Peer) -> Arrival {
+        let Some(key) = server_key(request) else {
+            return Arrival::New;
+        };
+        let is_ack = request.method() == Some(Method::Ack);
+        match self.txns.get_mut(&key) {
+            Some(txn) if is_ack => {
+                if txn.invite && txn.last.as_ref().is_some_and(|(c, _)| *c >= 300) {
+                    txn.acked = true;
+                    txn.retransmit = None;
+                    // Timer I: absorb ACK retransmissions (zero over TCP).
+                    let t4 = if peer.transport.is_reliable() {
+                        Duration::ZERO
+                    } else {
+                        self.timers.t4
+                    };
+                    txn.end = Some(now + t4);
+                    Arrival::AckAbsorbed
+                } else {
+                    Arrival::New // an ACK for a 2xx is the dialog's business
+                }
+            }
+            Some(txn) => Arrival::Retransmission(txn.last.as_ref().map(|(_, bytes)| Outgoing {
+                to: txn.peer,
+                bytes: bytes.clone(),
+            })),
+            None if is_ack => Arrival::New,
+            None => {
+                self.txns.insert(
+                    key,
+                    ServerTxn {
+                        peer,
+                        invite: request.method() == Some(Method::Invite),
+                        last: None,
+                        retransmit: None,
+                        end: Some(now + 64 * self.timers.t1), // until the TU answers
+                        acked: false,
+                    },
+                );
+                Arrival::New
+            }
+        }
+    }
+
+    /// Records a response sent for `request`; returns what to send now.
+    pub fn respond(
+        &mut self,
+        now: Duration,
+        request: &SipMessage,
+        response: &SipMessage,
+    ) -> Option<Outgoing> {
+        let key = server_key(request)?;
+        let txn = self.txns.get_mut(&key)?;
+        let code = response.status()?;
+        let bytes = response.to_bytes();
+        let reliable = txn.peer.transport.is_reliable();
+        if code >= 200 {
+            if txn.invite {
+                // Timer G (UDP) until the ACK, Timer H to give up. A 2xx
+                // is retransmitted the same way until its ACK (§13.3.1.4).
+                if !reliable {
+                    txn.retransmit = Some((now + self.timers.t1, self.timers.t1));
+                }
+                txn.end = Some(now + 64 * self.timers.t1);
+            } else {
+                // Timer J: absorb request retransmissions.
+                let j = if reliable {
+                    Duration::ZERO
+                } else {
+                    64 * self.timers.t1
+                };
+                txn.end = Some(now + j);
+            }
+        }
+        txn.last = Some((code, bytes.clone()));
+        Some(Outgoing {
+            to: txn.peer,
+            bytes,
+        })
+    }
+
+    /// The ACK of a 2xx arrived (matched by the dialog): stop retransmitting.
+    pub fn acked_2xx(&mut self, invite: &SipMessage) {
+        if let Some(txn) = server_key(invite).and_then(|k| self.txns.get_mut(&k)) {
+            txn.retransmit = None;
+            txn.acked = true;
+            txn.end = Some(Duration::ZERO);
+        }
+    }
+
+    /// The peer an arriving request's transaction answers to.
+    pub fn peer_of(&self, request: &SipMessage) -> Option<Peer> {
+        server_key(request)
+            .and_then(|k| self.txns.get(&k))
+            .map(|t| t.peer)
+    }
+
+    /// Fires due timers: retransmissions to send.
+    pub fn poll(&mut self, now: Duration) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        let t2 = self.timers.t2;
+        self.txns.retain(|_, txn| {
+            if txn.end.is_some_and(|end| end <= now) {
+                return false;
+            }
+            if let Some((at, interval)) = txn.retransmit
+                && at <= now
+                && !txn.acked
+            {
+                if let Some((_, bytes)) = &txn.last {
+                    out.push(Outgoing {
+                        to: txn.peer,
+                        bytes: bytes.clone(),
+                    });
+                }
+                let next = (interval * 2).min(t2);
+                txn.retransmit = Some((now + next, next));
+            }
+            true
+        });
+        out
+    }
+
+    /// The earliest timer.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        self.txns
+            .values()
+            .flat_map(|t| [t.end, t.retransmit.map(|(at, _)| at)])
+            .flatten()
+            .min()
+    }
+
+    /// How many transactions are live.
+    pub fn len(&self) -> usize {
+        self.txns.len()
+    }
+
+    /// Whether none is live.
+    pub fn is_empty(&self) -> bool {
+        self.txns.is_empty()
+    }
+}
+
+/// Who a client transaction reports to (the application's own id).
+pub type Owner = u64;
+
+#[derive(Debug)]
+struct ClientTxn {
+    owner: Owner,
+    peer: Peer,
+    request: SipMessage,
+    bytes: Vec<u8>,
+    invite: bool,
+    /// Timers A/E: next retransmission and interval.
+    retransmit: Option<(Duration, Duration)>,
+    /// Timer B/F, then D/K once completed.
+    end: Duration,
+    completed: bool,
+}
+
+/// What happened to a request we sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// A response (provisional or final; retransmitted finals are absorbed).
+    Response(Owner, SipMessage),
+    /// No final response in time (Timer B/F): treat as 408.
+    Timeout(Owner, SipMessage),
+}
+
+/// Client transactions.
+#[derive(Debug, Default)]
+pub struct ClientTransactions {
+    timers: TimerValues,
+    txns: HashMap<String, ClientTxn>,
+}
+
+impl ClientTransactions {
+    /// With these timer values.
+    pub fn new(timers: TimerValues) -> ClientTransactions {
+        ClientTransactions {
+            timers,
+            txns: HashMap::new(),
+        }
+    }
+
+    /// Starts a transaction for `request` (whose top Via carries a fresh
+    /// branch) to `peer`; returns the bytes to send. An ACK is sent once
+    /// and is no transaction.
+    pub fn send(
+        &mut self,
+        now: Duration,
+        owner: Owner,
+        peer: Peer,
+        request: SipMessage,
+    ) -> Outgoing {
+        let bytes = request.to_bytes();
+        let out = Outgoing {
+            to: peer,
+            bytes: bytes.clone(),
+        };
+        if request.method() == Some(Method::Ack) {
+            return out;
+        }
+        let Some(branch) = request
+            .top_via()
+            .and_then(Via::parse)
+            .and_then(|v| v.branch().map(str::to_owned))
+        else {
+            return out;
+        };
+        let invite = request.method() == Some(Method::Invite);
+        let t1 = self.timers.t1;
+        self.txns.insert(
+            branch,
+            ClientTxn {
+                owner,
+                peer,
+                request,
+                bytes,
+                invite,
+                retransmit: (!peer.transport.is_reliable()).then_some((now + t1, t1)),
+                end: now + 64 * t1,
+                completed: false,
+            },
+        );
+        out
+    }
+
+    /// Matches a response to its transaction (§17.1.3). Returns the event
+    /// for the owner (None for strays and absorbed retransmissions) and
+    /// bytes to send (the ACK of a non-2xx INVITE final response).
+    pub fn on_response(
+        &mut self,
+        now: Duration,
+        response: &SipMessage,
+    ) -> (Option<ClientEvent>, Option<Outgoing>) {
+        let Some(branch) = response
+            .top_via()
+            .and_then(Via::parse)
+            .and_then(|v| v.branch().map(str::to_owned))
+        else {
+            return (None, None);
+        };
+        let Some(txn) = self.txns.get_mut(&branch) else {
+            return (None, None);
+        };
+        let code = response.status().unwrap_or(0);
+        let reliable = txn.peer.transport.is_reliable();
+        if code < 200 {
+            if txn.completed {
+                return (None, None);
+            }
+            // Proceeding: an INVITE stops retransmitting; a non-INVITE
+            // goes on at T2 (§17.1.2.2).
+            txn.retransmit = if txn.invite {
+                None
+            } else {
+                txn.retransmit
+                    .map(|_| (now + self.timers.t2, self.timers.t2))
+            };
+            return (
+                Some(ClientEvent::Response(txn.owner, response.clone())),
+                None,
+            );
+        }
+        let ack = (txn.invite && code >= 300).then(|| Outgoing {
+            to: txn.peer,
+            bytes: ack_for(&txn.request, response).to_bytes(),
+        });
+        if txn.completed {
+            // A retransmitted final response: absorb it (re-ACK a non-2xx).
+            return (None, ack);
+        }
+        txn.completed = true;
+        txn.retransmit = None;
+        txn.end = if reliable || (txn.invite && code < 300) {
+            now
+        } else if txn.invite {
+            now + Duration::from_secs(32) // Timer D
+        } else {
+            now + self.timers.t4 // Timer K
+        };
+        (
+            Some(ClientEvent::Response(txn.owner, response.clone())),
+            ack,
+        )
+    }
+
+    /// Fires due timers.
+    pub fn poll(&mut self, now: Duration) -> (Vec<Outgoing>, Vec<ClientEvent>) {
+        let mut out = Vec::new();
+        let mut events = Vec::new();
+        let t2 = self.timers.t2;
+        self.txns.retain(|_, txn| {
+            if txn.end <= now {
+                if !txn.completed {
+                    events.push(ClientEvent::Timeout(txn.owner, txn.request.clone()));
+                }
+                return false;
+            }
+            if let Some((at, interval)) = txn.retransmit
+                && at <= now
+            {
+                out.push(Outgoing {
+                    to: txn.peer,
+                    bytes: txn.bytes.clone(),
+                });
+                let next = if txn.invite {
+                    interval * 2
+                } else {
+                    (interval * 2).min(t2)
+                };
+                txn.retransmit = Some((now + next, next));
+            }
+            true
+        });
+        (out, events)
+    }
+
+    /// The earliest timer.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        self.txns
+            .values()
+            .flat_map(|t| [Some(t.end), t.retransmit.map(|(at, _)| at)])
+            .flatten()
+            .min()
+    }
+
+    /// Forgets every transaction of `owner` (e.g. a CANCELled fork).
+    pub fn forget_owner(&mut self, owner: Owner) {
+        self.txns.retain(|_, t| t.owner != owner);
+    }
+
+    /// How many transactions are live.
+    pub fn len(&self) -> usize {
+        self.txns.len()
+    }
+
+    /// Whether none is live.
+    pub fn is_empty(&self) -> bool {
+        self.txns.is_empty()
+    }
+}
+
+/// The ACK of a non-2xx final response (§17.1.1.3): same Request-URI,
+/// top Via, Call-ID, From and CSeq number; To from the response.
+pub fn ack_for(request: &SipMessage, response: &SipMessage) -> SipMessage {
+    let mut ack = SipMessage::request(Method::Ack, request.uri().unwrap_or("sip:invalid"));
+    if let Some(via) = request.top_via() {
+        ack.push("Via", via.to_owned());
+    }
+    for name in ["Max-Forwards", "From"] {
+        if let Some(v) = request.header(name) {
+            ack.push(name, v.to_owned());
+        }
+    }
+    if let Some(to) = response.header("To") {
+        ack.push("To", to.to_owned());
+    }
+    if let Some(v) = request.call_id() {
+        ack.push("Call-ID", v.to_owned());
+    }
+    if let Some((n, _)) = request.cseq() {
+        ack.push("CSeq", format!("{n} ACK"));
+    }
+    for route in request.header_values("Route") {
+        ack.push("Route", route.to_owned());
+    }
+    ack
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::wire::parse_datagram;
+
+    fn peer() -> Peer {
+        Peer::udp("127.0.0.1:5070".parse().unwrap())
+    }
+
+    fn req(method: &str) -> SipMessage {
+        let text = format!(
+            "{method} sip:b@x.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKt1\r\nFrom: <sip:a@x.test>;tag=1\r\nTo: <sip:b@x.test>\r\nCall-ID: t\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+        );
+        parse_datagram(text.as_bytes()).unwrap()
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn non_invite_server_absorbs_retransmissions_until_timer_j_rfc3261_17_2_2() {
+        let mut s = ServerTransactions::new(TimerValues::default());
+        let r = req("MESSAGE");
+        assert_eq!(s.on_request(ms(0), &r, peer()), Arrival::New);
+        assert_eq!(
+            s.on_request(ms(10), &r, peer()),
+            Arrival::Retransmission(None)
+        );
+        let ok = r.response(200, "OK", Some("x"));
+        let sent = s.respond(ms(20), &r, &ok).unwrap();
+        match s.on_request(ms(30), &r, peer()) {
+            Arrival::Retransmission(Some(again)) => assert_eq!(again.bytes, sent.bytes),
+            other => panic!("{other:?}"),
+        }
+        assert!(s.poll(ms(20 + 32_000)).is_empty());
+        assert_eq!(s.len(), 0); // Timer J = 64*T1 fired
+    }
+
+    #[test]
+    fn invite_server_retransmits_final_until_ack_timers_g_h_i() {
+        let mut s = ServerTransactions::new(TimerValues::default());
+        let invite = req("INVITE");
+        s.on_request(ms(0), &invite, peer());
+        s.respond(
+            ms(0),
+            &invite,
+            &invite.response(486, "Busy Here", Some("x")),
+        );
+        assert_eq!(s.poll(ms(500)).len(), 1); // G after T1
+        assert_eq!(s.poll(ms(900)).len(), 0);
+        assert_eq!(s.poll(ms(1500)).len(), 1); // then 2*T1
+        let ack = req("ACK");
+        assert_eq!(s.on_request(ms(1600), &ack, peer()), Arrival::AckAbsorbed);
+        assert!(s.poll(ms(5000)).is_empty());
+        s.poll(ms(1600 + 5001));
+        assert_eq!(s.len(), 0); // Timer I = T4
+    }
+
+    #[test]
+    fn non_invite_client_retransmits_then_times_out_timers_e_f() {
+        let mut c = ClientTransactions::new(TimerValues::default());
+        c.send(ms(0), 7, peer(), req("MESSAGE"));
+        let mut sent = 0;
+        let mut timeout = None;
+        for t in (0..=33_000).step_by(100) {
+            let (out, events) = c.poll(ms(t));
+            sent += out.len();
+            if let Some(e) = events.into_iter().next() {
+                timeout = Some((t, e));
+            }
+        }
+        // 500, 1500, 3500, 7500, then every 4 s up to 32 s.
+        assert!((9..=12).contains(&sent), "retransmissions: {sent}");
+        let (at, event) = timeout.unwrap();
+        assert_eq!(at, 32_000);
+        assert!(matches!(event, ClientEvent::Timeout(7, _)));
+    }
+
+    #[test]
+    fn reliable_transport_never_retransmits_rfc3261_17_1_1_2() {
+        let mut c = ClientTransactions::new(TimerValues::default());
+        let tcp = Peer::tcp("127.0.0.1:5070".parse().unwrap(), 1);
+        c.send(ms(0), 1, tcp, req("MESSAGE"));
+        let (out, _) = c.poll(ms(10_000));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn invite_client_acks_a_non_2xx_and_absorbs_its_retransmission_rfc3261_17_1_1_3() {
+        let mut c = ClientTransactions::new(TimerValues::default());
+        let invite = req("INVITE");
+        c.send(ms(0), 3, peer(), invite.clone());
+        let busy = invite.response(486, "Busy Here", Some("callee"));
+        let (event, ack) = c.on_response(ms(100), &busy);
+        assert!(matches!(event, Some(ClientEvent::Response(3, _))));
+        let ack = parse_datagram(&ack.unwrap().bytes).unwrap();
+        assert_eq!(ack.method(), Some(Method::Ack));
+        assert_eq!(ack.cseq(), Some((1, Method::Ack)));
+        assert!(ack.header("To").unwrap().contains("tag=callee"));
+        let (again, ack2) = c.on_response(ms(200), &busy);
+        assert!(again.is_none() && ack2.is_some());
+    }
+}
