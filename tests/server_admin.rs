@@ -507,3 +507,185 @@ fn bulk_import_reports_bad_lines_applies_all_or_nothing_and_dry_runs() {
     );
     assert_eq!(body["field"], "header");
 }
+
+#[test]
+fn r1_5_also_guards_homing_changes_and_tenant_grants_apply_to_new_users() {
+    let (_dir, s) = started();
+    tenant(&s, "contoso", "contoso.test", "hybrid");
+    user(&s, "contoso", "tina@contoso.test", json!({}));
+    expect(
+        &grant(&s, "tina@contoso.test", json!("UpgradeToTeams")),
+        200,
+    );
+    // Moving a TeamsOnly user onprem would make them TeamsOnly-onprem: refused.
+    let moved = s.admin(
+        "PATCH",
+        "/v1/users/tina@contoso.test",
+        Some(json!({"sfb_homing": "onprem"})),
+    );
+    assert_eq!(
+        problem(&moved, 409, "TeamsOnlyNeedsOnlineHoming")["rule"],
+        "R1.5"
+    );
+    assert_eq!(
+        s.admin("GET", "/v1/users/tina@contoso.test", None).body["sfb_homing"],
+        "online"
+    );
+    // Other changes go through and are audited with before and after.
+    let patched = s.admin(
+        "PATCH",
+        "/v1/users/tina@contoso.test",
+        Some(json!({"display_name": "Tina T", "voice": "online"})),
+    );
+    assert_eq!(expect(&patched, 200)["display_name"], "Tina T");
+    let audit = s.admin("GET", "/v1/audit?target=tina@contoso.test", None);
+    let last = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            last["action"].clone(),
+            last["before"]["voice"].clone(),
+            last["after"]["voice"].clone()
+        ),
+        (json!("set-user"), json!("none"), json!("online"))
+    );
+
+    // A tenant-wide TeamsOnly grant (no onprem users) reaches users created later (R1.3)…
+    expect(
+        &s.admin(
+            "PUT",
+            "/v1/tenants/contoso/upgrade-policy",
+            Some(json!({"policy": "UpgradeToTeams"})),
+        ),
+        200,
+    );
+    user(&s, "contoso", "newbie@contoso.test", json!({}));
+    assert_eq!(
+        s.admin("GET", "/v1/users/newbie@contoso.test/effective", None)
+            .body["TeamsUpgradeEffectiveMode"],
+        "TeamsOnly"
+    );
+    // …and so an onprem user cannot join unless given their own non-TeamsOnly grant (R1.5).
+    let onprem = s.admin(
+        "POST",
+        "/v1/tenants/contoso/users",
+        Some(json!({"upn": "olga@contoso.test", "sfb_homing": "onprem"})),
+    );
+    assert_eq!(
+        problem(&onprem, 409, "TeamsOnlyNeedsOnlineHoming")["users"],
+        json!(["olga@contoso.test"])
+    );
+    problem(
+        &s.admin("GET", "/v1/users/olga@contoso.test", None),
+        404,
+        "UnknownUser",
+    );
+}
+
+#[test]
+fn explain_to_a_phone_number_routes_to_its_owner_or_out_to_pstn_r6_4() {
+    let (_dir, s) = started();
+    tenant(&s, "contoso", "contoso.test", "online");
+    user(
+        &s,
+        "contoso",
+        "tina@contoso.test",
+        json!({"voice": "online"}),
+    );
+    user(
+        &s,
+        "contoso",
+        "sam@contoso.test",
+        json!({"voice": "none", "phone_number": "+14255550123"}),
+    );
+    expect(
+        &grant(&s, "tina@contoso.test", json!("UpgradeToTeams")),
+        200,
+    );
+    let explain = |from: &str, client: &str, to: &str| {
+        let to = to.replace('+', "%2B");
+        s.admin(
+            "GET",
+            &format!("/v1/routing/explain?from={from}&client={client}&to={to}"),
+            None,
+        )
+    };
+    // A number a user owns is that user (R3).
+    let answer = explain("tina@contoso.test", "teams", "+14255550123");
+    assert_eq!(expect(&answer, 200)["to"]["upn"], "sam@contoso.test");
+    assert_eq!(answer.body["lands_on"], "teams");
+    // Any other number is the phone network: TeamsOnly with online voice may call from teams (R6.4)…
+    let answer = explain("tina@contoso.test", "teams", "+33123456789");
+    assert_eq!(expect(&answer, 200)["method"], "pstn");
+    assert_eq!(answer.body["possible"], true);
+    // …a user with no voice may not.
+    let answer = explain("sam@contoso.test", "teams", "+33123456789");
+    assert_eq!(answer.body["code"], "NoVoice");
+    assert_eq!(answer.body["rule"], "R6.4");
+}
+
+#[test]
+fn tenants_can_be_changed_and_removed_with_their_users() {
+    let (_dir, s) = started();
+    tenant(&s, "contoso", "contoso.test", "online");
+    user(&s, "contoso", "alice@contoso.test", json!({}));
+    let patched = s.admin(
+        "PATCH",
+        "/v1/tenants/contoso",
+        Some(json!({"topology": "hybrid", "domains": ["contoso.test", "contoso.example"]})),
+    );
+    assert_eq!(expect(&patched, 200)["topology"], "hybrid");
+    user(&s, "contoso", "bob@contoso.example", json!({}));
+    // A domain still in use cannot be dropped.
+    let dropped = s.admin(
+        "PATCH",
+        "/v1/tenants/contoso",
+        Some(json!({"domains": ["contoso.test"]})),
+    );
+    assert_eq!(problem(&dropped, 409, "AlreadyExists")["field"], "domains");
+    expect(
+        &s.admin("DELETE", "/v1/users/bob@contoso.example", None),
+        204,
+    );
+    problem(
+        &s.admin("GET", "/v1/users/bob@contoso.example", None),
+        404,
+        "UnknownUser",
+    );
+    expect(&s.admin("DELETE", "/v1/tenants/contoso", None), 204);
+    problem(
+        &s.admin("GET", "/v1/tenants/contoso", None),
+        404,
+        "UnknownTenant",
+    );
+    problem(
+        &s.admin("GET", "/v1/users/alice@contoso.test", None),
+        404,
+        "UnknownUser",
+    );
+    // The audit log keeps the history of what is gone.
+    let audit = s.admin("GET", "/v1/audit?tenant=contoso", None);
+    let actions: Vec<String> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "new-tenant",
+            "new-user",
+            "set-tenant",
+            "new-user",
+            "remove-user",
+            "remove-tenant"
+        ]
+    );
+    // The name and domains are free again.
+    tenant(&s, "contoso", "contoso.test", "online");
+}
