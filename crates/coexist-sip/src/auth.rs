@@ -142,6 +142,7 @@ impl Default for AuthConfig {
 #[derive(Debug)]
 pub struct Authenticator {
     secret: String,
+    salt: std::sync::atomic::AtomicU64,
     config: AuthConfig,
     /// Highest nonce-count seen per nonce (pruned as nonces expire).
     counts: HashMap<String, (u32, Duration)>,
@@ -154,20 +155,23 @@ impl Authenticator {
     pub fn new(config: AuthConfig) -> Authenticator {
         Authenticator {
             secret: coexist_core::credentials::random_secret(""),
+            salt: std::sync::atomic::AtomicU64::new(1),
             config,
             counts: HashMap::new(),
             failures: HashMap::new(),
         }
     }
 
-    fn nonce_at(&self, issued: u64) -> String {
-        let mac = Sha256::digest(format!("{}:{issued}", self.secret).as_bytes());
-        format!("{issued:016x}{}", hex::encode(&mac[..16]))
+    fn nonce_at(&self, issued: u64, salt: u64) -> String {
+        let mac = Sha256::digest(format!("{}:{issued}:{salt}", self.secret).as_bytes());
+        format!("{issued:016x}{salt:016x}{}", hex::encode(&mac[..16]))
     }
 
-    /// A fresh nonce.
+    /// A fresh nonce: unique per challenge (the salt), so two clients never
+    /// share one and nonce-counts stay per client.
     pub fn nonce(&self, now: Duration) -> String {
-        self.nonce_at(now.as_secs())
+        let salt = self.salt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.nonce_at(now.as_secs(), salt)
     }
 
     /// The challenge headers' values: SHA-256 first, then MD5 (RFC 8760).
@@ -219,11 +223,16 @@ impl Authenticator {
             return Check::Missing;
         }
         // Is it our nonce, and how old?
-        let issued = credentials
-            .nonce
-            .get(..16)
-            .and_then(|h| u64::from_str_radix(h, 16).ok());
-        let Some(issued) = issued.filter(|i| self.nonce_at(*i) == credentials.nonce) else {
+        let field = |range: std::ops::Range<usize>| {
+            credentials
+                .nonce
+                .get(range)
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+        };
+        let Some((issued, _)) = field(0..16)
+            .zip(field(16..32))
+            .filter(|(i, salt)| self.nonce_at(*i, *salt) == credentials.nonce)
+        else {
             return Check::Stale;
         };
         let ha1 = credentials.algorithm.ha1(user);
@@ -356,7 +365,7 @@ mod tests {
         let later = Duration::from_secs(1000 + 301);
         assert_eq!(auth.check(&c, &u, "REGISTER", IP, later), Check::Stale);
         let mut forged = c.clone();
-        forged.nonce = format!("{:016x}{}", 1000, "0".repeat(32));
+        forged.nonce = format!("{:016x}{:016x}{}", 1000, 1, "0".repeat(32));
         assert_eq!(auth.check(&forged, &u, "REGISTER", IP, later), Check::Stale);
     }
 

@@ -11,15 +11,27 @@
 //! | digest auth (SHA-256 + MD5, stale nonces, replay, throttling) | [`auth`] |
 //! | location service and its persistence port | [`registrar`] |
 //! | the directory port and its adapters | [`directory`] |
+//! | the server as a sans-IO state machine | [`engine`] |
+//! | REGISTER | [`register`] |
+//! | MESSAGE (RFC 3428), R2.1/R3/R4.3 routing | [`im`] |
+//! | INVITE B2BUA | [`calls`] |
+//! | PUBLISH / SUBSCRIBE / NOTIFY, R7 | [`presence`] |
 
 pub mod auth;
+pub mod calls;
 pub mod directory;
+pub mod engine;
 pub mod headers;
+pub mod im;
 pub mod message;
+pub mod presence;
+pub mod register;
 pub mod registrar;
 pub mod sanity;
 pub mod transaction;
 pub mod transport;
 pub mod wire;
 
+pub use directory::{CoreDirectory, MemoryDirectory, SipDirectory, SipUser};
+pub use engine::{Engine, EngineEvent, SipConfig};
 pub use message::{Method, SipMessage, StartLine};

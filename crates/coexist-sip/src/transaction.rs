@@ -140,7 +140,9 @@ impl ServerTransactions {
                         invite: request.method() == Some(Method::Invite),
                         last: None,
                         retransmit: None,
-                        end: Some(now + 64 * self.timers.t1), // until the TU answers
+                        // Until the TU answers: longer than any client
+                        // transaction it may wait on (Timer B/F = 64*T1).
+                        end: Some(now + 128 * self.timers.t1),
                         acked: false,
                     },
                 );
@@ -317,8 +319,13 @@ impl ClientTransactions {
         };
         let invite = request.method() == Some(Method::Invite);
         let t1 = self.timers.t1;
+        // Keyed by branch and method: a CANCEL shares its INVITE's branch (§9.1).
+        let key = format!(
+            "{branch}|{}",
+            request.method().map(|m| m.to_string()).unwrap_or_default()
+        );
         self.txns.insert(
-            branch,
+            key,
             ClientTxn {
                 owner,
                 peer,
@@ -348,7 +355,11 @@ impl ClientTransactions {
         else {
             return (None, None);
         };
-        let Some(txn) = self.txns.get_mut(&branch) else {
+        let key = format!(
+            "{branch}|{}",
+            response.method().map(|m| m.to_string()).unwrap_or_default()
+        );
+        let Some(txn) = self.txns.get_mut(&key) else {
             return (None, None);
         };
         let code = response.status().unwrap_or(0);

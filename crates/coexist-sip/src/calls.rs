@@ -1,0 +1,542 @@
+//! Calls between sfb users through the server as a back-to-back user agent
+//! (RFC 3261 §6 B2BUA), so either side can later be a teams leg: the
+//! caller's dialog (leg A, we are its UAS) and one outgoing INVITE per
+//! registered contact of the callee (forks; the one that answers becomes
+//! leg B). SDP is passed through untouched. In-dialog requests (BYE,
+//! re-INVITE, REFER, NOTIFY, INFO, UPDATE) on one leg are relayed to the
+//! other and their answer relayed back.
+
+use crate::engine::{Engine, Pending};
+use crate::headers::{NameAddr, Params};
+use crate::im::Landing;
+use crate::message::{Method, SipMessage};
+use crate::transport::Peer;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// One side's dialog state.
+#[derive(Debug, Clone)]
+pub(crate) struct Leg {
+    call_id: String,
+    local_tag: String,
+    remote_tag: Option<String>,
+    /// Our URI on this leg (no tag).
+    local_uri: String,
+    /// The other end's URI (no tag).
+    remote_uri: String,
+    /// Where in-dialog requests go (the remote Contact).
+    remote_target: String,
+    peer: Peer,
+    local_cseq: u32,
+}
+
+#[derive(Debug)]
+struct Fork {
+    leg: Leg,
+    invite: SipMessage,
+    done: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    A,
+    B,
+}
+
+#[derive(Debug)]
+struct Call {
+    a: Leg,
+    invite: SipMessage,
+    forks: Vec<Fork>,
+    answered: Option<usize>,
+    /// The caller got its final response.
+    final_sent: bool,
+    best: Option<u16>,
+}
+
+/// Calls in progress.
+#[derive(Debug, Default)]
+pub struct Calls {
+    calls: HashMap<u64, Call>,
+    /// (Call-ID, our tag) → call.
+    dialogs: HashMap<(String, String), u64>,
+}
+
+impl Calls {
+    /// Whether `request` belongs to a call's dialog (it carries our tag).
+    pub fn owns(&self, request: &SipMessage) -> bool {
+        self.find(request).is_some()
+    }
+
+    fn find(&self, request: &SipMessage) -> Option<u64> {
+        let to_tag = request
+            .header("To")
+            .and_then(NameAddr::parse)
+            .and_then(|a| a.tag().map(str::to_owned))?;
+        let call_id = request.call_id()?.to_owned();
+        self.dialogs.get(&(call_id, to_tag)).copied()
+    }
+
+    /// How many calls are in progress.
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some(call) = self.calls.remove(&id) {
+            self.dialogs
+                .remove(&(call.a.call_id.clone(), call.a.local_tag.clone()));
+            for fork in call.forks {
+                self.dialogs.remove(&(fork.leg.call_id, fork.leg.local_tag));
+            }
+        }
+    }
+}
+
+fn without_tag(value: &str) -> String {
+    match NameAddr::parse(value) {
+        Some(mut addr) => {
+            addr.params = Params(
+                addr.params
+                    .0
+                    .into_iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("tag"))
+                    .collect(),
+            );
+            addr.to_value()
+        }
+        None => value.to_owned(),
+    }
+}
+
+fn contact_uri(message: &SipMessage) -> Option<String> {
+    message
+        .header_values("Contact")
+        .into_iter()
+        .next()
+        .and_then(NameAddr::parse)
+        .map(|a| a.uri)
+}
+
+fn copy_body(from: &SipMessage, to: &mut SipMessage) {
+    if !from.body.is_empty() {
+        let content_type = from.header("Content-Type").unwrap_or("application/sdp");
+        to.set_body(content_type, from.body.clone());
+    }
+}
+
+impl Engine {
+    /// A request on `leg` (in its dialog).
+    fn in_dialog_request(&mut self, leg: &mut Leg, method: Method) -> SipMessage {
+        let cseq = if method == Method::Ack {
+            leg.local_cseq
+        } else {
+            leg.local_cseq += 1;
+            leg.local_cseq
+        };
+        let mut to = leg.remote_uri.clone();
+        if let Some(tag) = &leg.remote_tag {
+            to.push_str(";tag=");
+            to.push_str(tag);
+        }
+        let via = self.our_via(leg.peer.transport);
+        SipMessage::request(method.clone(), leg.remote_target.clone())
+            .with("Via", via)
+            .with("Max-Forwards", "70")
+            .with("From", format!("{};tag={}", leg.local_uri, leg.local_tag))
+            .with("To", to)
+            .with("Call-ID", leg.call_id.clone())
+            .with("CSeq", format!("{cseq} {method}"))
+            .with("Contact", self.our_contact(leg.peer.transport))
+    }
+
+    pub(crate) fn on_invite(&mut self, now: Duration, peer: Peer, request: SipMessage) {
+        let from = match self.authenticate(now, peer, &request, false) {
+            Ok(user) => user,
+            Err(response) => {
+                self.reply(now, &request, response);
+                return;
+            }
+        };
+        let to = match self.recipient_of(&request) {
+            Ok(user) => user,
+            Err((code, reason)) => {
+                let response = request.response(code, reason, None);
+                self.reply(now, &request, response);
+                return;
+            }
+        };
+        // R3.6: calls route exactly like chats.
+        match self.decide(now, &from, &to) {
+            Err(refusal) => {
+                let response = self.refusal_response(&request, refusal);
+                self.reply(now, &request, response);
+                return;
+            }
+            Ok(Landing::Teams) => {
+                let response =
+                    request.response(480, "Temporarily Unavailable (lands on teams)", None);
+                self.reply(now, &request, response);
+                return;
+            }
+            Ok(Landing::Sfb) => {}
+        }
+        let contacts: Vec<(String, Peer)> = self
+            .registrar
+            .contacts(&to.upn, now)
+            .into_iter()
+            .map(|b| (b.contact.clone(), b.source))
+            .collect();
+        if contacts.is_empty() {
+            let response = request.response(480, "Temporarily Unavailable", None);
+            self.reply(now, &request, response);
+            return;
+        }
+        let trying = request.response(100, "Trying", None);
+        self.reply(now, &request, trying);
+
+        let id = self.id();
+        let a = Leg {
+            call_id: request.call_id().unwrap_or_default().to_owned(),
+            local_tag: self.token(),
+            remote_tag: request
+                .header("From")
+                .and_then(NameAddr::parse)
+                .and_then(|a| a.tag().map(str::to_owned)),
+            local_uri: without_tag(request.header("To").unwrap_or_default()),
+            remote_uri: without_tag(request.header("From").unwrap_or_default()),
+            remote_target: contact_uri(&request).unwrap_or_else(|| format!("sip:{}", from.upn)),
+            peer: self.server.peer_of(&request).unwrap_or(peer),
+            local_cseq: 0,
+        };
+        self.calls
+            .dialogs
+            .insert((a.call_id.clone(), a.local_tag.clone()), id);
+        let mut forks = Vec::new();
+        for (index, (contact, contact_peer)) in contacts.into_iter().enumerate() {
+            let mut leg = Leg {
+                call_id: format!("{}@coexist", self.token()),
+                local_tag: self.token(),
+                remote_tag: None,
+                local_uri: format!("<sip:{}>", from.upn),
+                remote_uri: format!("<sip:{}>", to.upn),
+                remote_target: contact,
+                peer: contact_peer,
+                local_cseq: 0,
+            };
+            let mut invite = self.in_dialog_request(&mut leg, Method::Invite);
+            copy_body(&request, &mut invite);
+            self.calls
+                .dialogs
+                .insert((leg.call_id.clone(), leg.local_tag.clone()), id);
+            self.send_request(now, contact_peer, invite.clone(), Pending::Call(id, index));
+            forks.push(Fork {
+                leg,
+                invite,
+                done: false,
+            });
+        }
+        self.calls.calls.insert(
+            id,
+            Call {
+                a,
+                invite: request,
+                forks,
+                answered: None,
+                final_sent: false,
+                best: None,
+            },
+        );
+    }
+
+    pub(crate) fn on_cancel(&mut self, now: Duration, _peer: Peer, request: SipMessage) {
+        let number = request.cseq().map(|(n, _)| n);
+        let call_id = request.call_id().map(str::to_owned);
+        let found = self.calls.calls.iter().find_map(|(id, call)| {
+            (Some(call.invite.call_id().map(str::to_owned)) == Some(call_id.clone())
+                && call.invite.cseq().map(|(n, _)| n) == number
+                && !call.final_sent)
+                .then_some(*id)
+        });
+        let Some(id) = found else {
+            let response = request.response(481, "Call/Transaction Does Not Exist", None);
+            self.reply(now, &request, response);
+            return;
+        };
+        let ok = request.response(200, "OK", None);
+        self.reply(now, &request, ok);
+        self.cancel_forks(now, id, None);
+        if let Some(call) = self.calls.calls.get_mut(&id) {
+            call.final_sent = true;
+            let invite = call.invite.clone();
+            let tag = call.a.local_tag.clone();
+            let terminated = invite.response(487, "Request Terminated", Some(&tag));
+            self.reply(now, &invite, terminated);
+        }
+    }
+
+    /// CANCELs every unanswered fork except `keep`.
+    fn cancel_forks(&mut self, now: Duration, id: u64, keep: Option<usize>) {
+        let Some(call) = self.calls.calls.get(&id) else {
+            return;
+        };
+        let cancels: Vec<(Peer, SipMessage)> = call
+            .forks
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| Some(*i) != keep && !f.done)
+            .map(|(_, f)| {
+                let mut cancel =
+                    SipMessage::request(Method::Cancel, f.invite.uri().unwrap_or_default());
+                for name in ["Via", "From", "To", "Call-ID"] {
+                    if let Some(v) = f.invite.header(name) {
+                        cancel.push(name, v.to_owned());
+                    }
+                }
+                cancel.push("Max-Forwards", "70");
+                cancel.push("CSeq", format!("{} CANCEL", f.leg.local_cseq));
+                (f.leg.peer, cancel)
+            })
+            .collect();
+        for (peer, cancel) in cancels {
+            self.send_request(now, peer, cancel, Pending::Fire);
+        }
+    }
+
+    pub(crate) fn call_response(
+        &mut self,
+        now: Duration,
+        id: u64,
+        fork: usize,
+        response: SipMessage,
+    ) {
+        let code = response.status().unwrap_or(500);
+        if code == 100 {
+            return;
+        }
+        let Some(call) = self.calls.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(f) = call.forks.get_mut(fork) else {
+            return;
+        };
+        if let Some(tag) = response
+            .header("To")
+            .and_then(NameAddr::parse)
+            .and_then(|a| a.tag().map(str::to_owned))
+        {
+            f.leg.remote_tag = Some(tag);
+        }
+        if let Some(target) = contact_uri(&response) {
+            f.leg.remote_target = target;
+        }
+        if code < 200 {
+            if call.answered.is_none() && !call.final_sent {
+                let invite = call.invite.clone();
+                let tag = call.a.local_tag.clone();
+                let transport = call.a.peer.transport;
+                let reason = reason_of(&response);
+                let mut ringing = invite.response(code, &reason, Some(&tag));
+                ringing.push("Contact", self.our_contact(transport));
+                copy_body(&response, &mut ringing);
+                self.reply(now, &invite, ringing);
+            }
+            return;
+        }
+        f.done = true;
+        if code < 300 {
+            // ACK every 2xx on the B side ourselves (§13.2.2.4).
+            let mut leg = f.leg.clone();
+            let ack = self.in_dialog_request(&mut leg, Method::Ack);
+            let peer = leg.peer;
+            self.out.push(self.client.send(now, 0, peer, ack));
+            let Some(call) = self.calls.calls.get_mut(&id) else {
+                return;
+            };
+            if call.answered.is_some() || call.final_sent {
+                // A second fork answered, or the caller gave up: hang it up.
+                let mut leg = leg;
+                let bye = self.in_dialog_request(&mut leg, Method::Bye);
+                self.send_request(now, peer, bye, Pending::Fire);
+                return;
+            }
+            call.answered = Some(fork);
+            call.final_sent = true;
+            let invite = call.invite.clone();
+            let tag = call.a.local_tag.clone();
+            let transport = call.a.peer.transport;
+            let mut ok = invite.response(200, "OK", Some(&tag));
+            ok.push("Contact", self.our_contact(transport));
+            copy_body(&response, &mut ok);
+            self.reply(now, &invite, ok);
+            self.cancel_forks(now, id, Some(fork));
+            return;
+        }
+        // A failure: keep the most telling one; answer when all forks failed.
+        call.best = Some(match call.best {
+            None => code,
+            Some(best) if code == 486 || code >= 600 => code.max(best.min(code)),
+            Some(best) => best,
+        });
+        let all_done = call.forks.iter().all(|f| f.done);
+        if all_done && call.answered.is_none() {
+            if !call.final_sent {
+                call.final_sent = true;
+                let invite = call.invite.clone();
+                let tag = call.a.local_tag.clone();
+                let code = match call.best {
+                    Some(408) | None => 480,
+                    Some(c) => c,
+                };
+                let reason = if code == 480 {
+                    "Temporarily Unavailable".to_owned()
+                } else {
+                    reason_of(&response)
+                };
+                let failed = invite.response(code, &reason, Some(&tag));
+                self.reply(now, &invite, failed);
+            }
+            self.calls.remove(id);
+        }
+    }
+
+    /// A 2xx retransmitted by a callee whose INVITE transaction ended: ACK again.
+    pub(crate) fn call_2xx_retransmission(&mut self, response: &SipMessage) {
+        let call_id = response.call_id().unwrap_or_default();
+        let found = self.calls.calls.values().find_map(|c| {
+            c.forks
+                .iter()
+                .find(|f| f.leg.call_id == call_id)
+                .map(|f| f.leg.clone())
+        });
+        if let Some(mut leg) = found {
+            let ack = self.in_dialog_request(&mut leg, Method::Ack);
+            let peer = leg.peer;
+            self.out
+                .push(self.client.send(Duration::ZERO, 0, peer, ack));
+        }
+    }
+
+    pub(crate) fn call_in_dialog(&mut self, now: Duration, _peer: Peer, request: SipMessage) {
+        let Some(id) = self.calls.find(&request) else {
+            return;
+        };
+        let Some(call) = self.calls.calls.get(&id) else {
+            return;
+        };
+        let method = request.method().unwrap_or(Method::Ack);
+        let call_id = request.call_id().unwrap_or_default();
+        let side = if call_id == call.a.call_id {
+            Side::A
+        } else {
+            Side::B
+        };
+        if method == Method::Ack {
+            if side == Side::A {
+                let invite = call.invite.clone();
+                self.server.acked_2xx(&invite);
+            }
+            return;
+        }
+        // The other leg: B if the request came on A, A otherwise.
+        let other = match side {
+            Side::A => call
+                .answered
+                .and_then(|i| call.forks.get(i))
+                .map(|f| f.leg.clone()),
+            Side::B => Some(call.a.clone()),
+        };
+        let Some(mut other) = other else {
+            let response = request.response(481, "Call/Transaction Does Not Exist", None);
+            self.reply(now, &request, response);
+            return;
+        };
+        let mut relayed = self.in_dialog_request(&mut other, method.clone());
+        for name in [
+            "Event",
+            "Subscription-State",
+            "Refer-To",
+            "Referred-By",
+            "Replaces",
+            "Reason",
+        ] {
+            for value in request.header_values(name) {
+                relayed.push(name, value.to_owned());
+            }
+        }
+        copy_body(&request, &mut relayed);
+        // Store the advanced CSeq back on the leg.
+        if let Some(call) = self.calls.calls.get_mut(&id) {
+            match side {
+                Side::A => {
+                    if let Some(f) = call.answered.and_then(|i| call.forks.get_mut(i)) {
+                        f.leg.local_cseq = other.local_cseq;
+                    }
+                }
+                Side::B => call.a.local_cseq = other.local_cseq,
+            }
+        }
+        let peer = other.peer;
+        if method == Method::Bye {
+            // Answer the BYE at once; the call is over whatever the other side says.
+            let ok = request.response(200, "OK", None);
+            self.reply(now, &request, ok);
+            self.send_request(now, peer, relayed, Pending::Fire);
+            self.calls.remove(id);
+            return;
+        }
+        self.send_request(now, peer, relayed, Pending::Relay(Box::new(request)));
+    }
+
+    /// The answer to a relayed in-dialog request: pass it back.
+    pub(crate) fn relay_done(
+        &mut self,
+        now: Duration,
+        original: &SipMessage,
+        response: &SipMessage,
+    ) {
+        let code = response.status().unwrap_or(500);
+        if original.method() == Some(Method::Invite) && (200..300).contains(&code) {
+            // The re-INVITE's 2xx from the other leg: ACK it ourselves.
+            let call_id = response.call_id().unwrap_or_default().to_owned();
+            let leg = self.calls.calls.values().find_map(|c| {
+                if c.a.call_id == call_id {
+                    Some(c.a.clone())
+                } else {
+                    c.forks
+                        .iter()
+                        .find(|f| f.leg.call_id == call_id)
+                        .map(|f| f.leg.clone())
+                }
+            });
+            if let Some(mut leg) = leg {
+                let ack = self.in_dialog_request(&mut leg, Method::Ack);
+                let peer = leg.peer;
+                self.out.push(self.client.send(now, 0, peer, ack));
+            }
+        }
+        let mut answer = original.response(code, &reason_of(response), None);
+        if original.method() == Some(Method::Invite) && code < 300 {
+            let transport = self
+                .server
+                .peer_of(original)
+                .map(|p| p.transport)
+                .unwrap_or(crate::transport::Transport::Udp);
+            answer.push("Contact", self.our_contact(transport));
+        }
+        copy_body(response, &mut answer);
+        self.reply(now, original, answer);
+    }
+}
+
+fn reason_of(response: &SipMessage) -> String {
+    match &response.start {
+        crate::message::StartLine::Response { reason, .. } if !reason.is_empty() => reason.clone(),
+        _ => "Response".to_owned(),
+    }
+}

@@ -1,0 +1,629 @@
+//! The server as a sans-IO state machine: bytes and `now` in, bytes and
+//! timers out. [`Engine::receive`] takes one datagram or one framed TCP
+//! message; [`Engine::poll`] fires timers; [`Engine::take_output`] hands the
+//! driver what to send. `now` is the wall clock as a duration since the
+//! Unix epoch, so registrations persisted with absolute expiry survive a
+//! restart, and tests can start time anywhere.
+//!
+//! The application parts live beside it: [`crate::register`] (REGISTER),
+//! [`crate::im`] (MESSAGE), [`crate::calls`] (INVITE B2BUA),
+//! [`crate::presence`] (PUBLISH/SUBSCRIBE/NOTIFY).
+
+use crate::auth::{AuthConfig, Authenticator, Check, DigestCredentials};
+use crate::calls::Calls;
+use crate::directory::{SipDirectory, SipUser};
+use crate::headers::{NameAddr, SipUri, Via};
+use crate::message::{Method, SipMessage};
+use crate::presence::Presence;
+use crate::registrar::{MemoryStore, Registrar, RegistrationStore};
+use crate::sanity::check_request;
+use crate::transaction::{
+    Arrival, ClientEvent, ClientTransactions, Owner, ServerTransactions, TimerValues,
+};
+use crate::transport::{Outgoing, Peer, Transport};
+use crate::wire::{WireError, parse_datagram, salvage_bad_request};
+use coexist_policy::{Refusal, SfbSession};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The prefix of every branch this server writes (loop detection, §16.3).
+pub const BRANCH_PREFIX: &str = "z9hG4bKcx";
+
+/// Methods we implement (the Allow header).
+pub const ALLOW: &str =
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, PUBLISH, REFER, INFO, UPDATE";
+
+/// Settings of the SIP edge.
+#[derive(Debug, Clone)]
+pub struct SipConfig {
+    /// The address we are reached at (Via sent-by, Contact).
+    pub local: SocketAddr,
+    /// R4.3: how long an sfb session lives without traffic.
+    pub session_idle: Duration,
+    /// Digest settings.
+    pub auth: AuthConfig,
+    /// RFC 3261 timers.
+    pub timers: TimerValues,
+    /// User-Agent substrings (case-insensitive) that mark a contact as an IP phone (R6.3).
+    pub phone_user_agents: Vec<String>,
+    /// Shortest registration accepted (423 below).
+    pub min_expires: u32,
+    /// Longest registration granted.
+    pub max_expires: u32,
+    /// Requests per second one source address may send (0: unlimited);
+    /// beyond it: 503 with Retry-After.
+    pub rate_limit_per_source: u32,
+}
+
+impl SipConfig {
+    /// Defaults for a server reached at `local`.
+    pub fn new(local: SocketAddr) -> SipConfig {
+        SipConfig {
+            local,
+            session_idle: coexist_policy::threads::SFB_SESSION_IDLE_LIMIT,
+            auth: AuthConfig::default(),
+            timers: TimerValues::default(),
+            phone_user_agents: vec!["Polycom".into(), "Yealink".into(), "snom".into()],
+            min_expires: 10,
+            max_expires: 3600,
+            rate_limit_per_source: 0,
+        }
+    }
+}
+
+/// What the application parts are waiting for from client transactions.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    /// A forked MESSAGE (index into `im`).
+    Message(u64),
+    /// A call leg (call id, fork index).
+    Call(u64, usize),
+    /// A relayed in-dialog request: answer the original with the result.
+    Relay(Box<SipMessage>),
+    /// A NOTIFY or other request whose answer we only log.
+    Fire,
+}
+
+/// Something the engine tells its owner (the delivery port's answers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineEvent {
+    /// A request placed by the delivery port got this final status.
+    PortResult {
+        /// The port's request id.
+        id: u64,
+        /// Final status (200 delivered, 480 nobody, 408 timeout…).
+        status: u16,
+    },
+}
+
+/// Per-source request counting (rate limiting).
+#[derive(Debug, Default)]
+struct RateWindow {
+    second: u64,
+    count: u32,
+}
+
+/// The SIP server state machine.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) config: SipConfig,
+    pub(crate) directory: Arc<dyn SipDirectory>,
+    pub(crate) auth: Authenticator,
+    pub(crate) registrar: Registrar,
+    pub(crate) server: ServerTransactions,
+    pub(crate) client: ClientTransactions,
+    pub(crate) pending: HashMap<Owner, Pending>,
+    pub(crate) out: Vec<Outgoing>,
+    pub(crate) events: Vec<EngineEvent>,
+    pub(crate) next_id: u64,
+    /// R4.3: (from, to) → where `from`'s messages to `to` land while it lives.
+    pub(crate) sessions: HashMap<(String, String), SfbSession>,
+    pub(crate) im: crate::im::Forks,
+    pub(crate) calls: Calls,
+    pub(crate) presence: Presence,
+    rates: HashMap<IpAddr, RateWindow>,
+    last_prune: Duration,
+}
+
+impl Engine {
+    /// A new engine; `store` keeps registrations across restarts.
+    pub fn new(
+        config: SipConfig,
+        directory: Arc<dyn SipDirectory>,
+        store: Box<dyn RegistrationStore>,
+        now: Duration,
+    ) -> Engine {
+        Engine {
+            auth: Authenticator::new(config.auth.clone()),
+            registrar: Registrar::open(store, now),
+            server: ServerTransactions::new(config.timers),
+            client: ClientTransactions::new(config.timers),
+            config,
+            directory,
+            pending: HashMap::new(),
+            out: Vec::new(),
+            events: Vec::new(),
+            next_id: 1,
+            sessions: HashMap::new(),
+            im: Default::default(),
+            calls: Calls::default(),
+            presence: Presence::default(),
+            rates: HashMap::new(),
+            last_prune: now,
+        }
+    }
+
+    /// An engine with no persistence (tests).
+    pub fn in_memory(config: SipConfig, directory: Arc<dyn SipDirectory>) -> Engine {
+        Engine::new(config, directory, Box::new(MemoryStore), Duration::ZERO)
+    }
+
+    /// What to send, in order.
+    pub fn take_output(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Events for the owner.
+    pub fn take_events(&mut self) -> Vec<EngineEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The registrar (read-only).
+    pub fn registrar(&self) -> &Registrar {
+        &self.registrar
+    }
+
+    pub(crate) fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// A fresh tag or branch suffix.
+    pub(crate) fn token(&mut self) -> String {
+        let id = self.id();
+        format!(
+            "{id:x}{:08x}",
+            (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+        )
+    }
+
+    /// Our Via for a request sent over `transport`.
+    pub(crate) fn our_via(&mut self, transport: Transport) -> String {
+        let branch = format!("{BRANCH_PREFIX}{}", self.token());
+        format!(
+            "SIP/2.0/{} {};branch={branch};rport",
+            transport.as_str(),
+            self.config.local
+        )
+    }
+
+    /// Our Contact.
+    pub(crate) fn our_contact(&self, transport: Transport) -> String {
+        match transport {
+            Transport::Udp => format!("<sip:coexist@{}>", self.config.local),
+            Transport::Tcp => format!("<sip:coexist@{};transport=tcp>", self.config.local),
+        }
+    }
+
+    /// One datagram or framed stream message from `peer`.
+    pub fn receive(&mut self, now: Duration, peer: Peer, bytes: &[u8]) {
+        match parse_datagram(bytes) {
+            Ok(message) => self.receive_message(now, peer, message),
+            Err(WireError::Version(request)) => {
+                let response = request.response(505, "Version Not Supported", None);
+                self.send_direct(peer, &request, response);
+            }
+            Err(WireError::TooLarge) => {
+                if let Some(mut answer) = salvage_bad_request(bytes, "too large") {
+                    answer.start = crate::message::StartLine::Response {
+                        code: 513,
+                        reason: "Message Too Large".into(),
+                    };
+                    self.out.push(Outgoing {
+                        to: peer,
+                        bytes: answer.to_bytes(),
+                    });
+                }
+            }
+            Err(WireError::Malformed(why)) => {
+                if let Some(answer) = salvage_bad_request(bytes, &why) {
+                    self.out.push(Outgoing {
+                        to: response_peer(&answer, peer),
+                        bytes: answer.to_bytes(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// One parsed message from `peer`.
+    pub fn receive_message(&mut self, now: Duration, peer: Peer, mut message: SipMessage) {
+        if !message.is_request() {
+            self.on_response(now, message);
+            return;
+        }
+        if self.rate_limited(now, peer.addr.ip()) {
+            if message.method() != Some(Method::Ack) {
+                let mut busy = message.response(503, "Service Unavailable", Some("rl"));
+                busy.push("Retry-After", "1");
+                self.send_direct(peer, &message, busy);
+            }
+            return;
+        }
+        if let Err(rejection) =
+            check_request(&message, &self.config.local.to_string(), BRANCH_PREFIX)
+        {
+            if message.method() != Some(Method::Ack) {
+                let tag = self.token();
+                let response = rejection.respond_to(&message, &tag);
+                self.send_direct(peer, &message, response);
+            }
+            return;
+        }
+        mark_received(&mut message, peer);
+        match self
+            .server
+            .on_request(now, &message, response_peer(&message, peer))
+        {
+            Arrival::New => {}
+            Arrival::Retransmission(resend) => {
+                self.out.extend(resend);
+                return;
+            }
+            Arrival::AckAbsorbed => return,
+        }
+        self.dispatch(now, peer, message);
+    }
+
+    fn rate_limited(&mut self, now: Duration, ip: IpAddr) -> bool {
+        let limit = self.config.rate_limit_per_source;
+        if limit == 0 {
+            return false;
+        }
+        let second = now.as_secs();
+        if self.rates.len() > 100_000 {
+            // Memory stays bounded under a flood of sources.
+            self.rates.retain(|_, w| w.second == second);
+        }
+        let window = self.rates.entry(ip).or_default();
+        if window.second != second {
+            *window = RateWindow { second, count: 0 };
+        }
+        window.count += 1;
+        window.count > limit
+    }
+
+    fn dispatch(&mut self, now: Duration, peer: Peer, request: SipMessage) {
+        let Some(method) = request.method() else {
+            return;
+        };
+        // In-dialog requests of calls (BYE, re-INVITE, ACK, REFER, …).
+        if self.calls.owns(&request) {
+            self.call_in_dialog(now, peer, request);
+            return;
+        }
+        match method {
+            Method::Register => self.on_register(now, peer, request),
+            Method::Message => self.on_message(now, peer, request),
+            Method::Invite => self.on_invite(now, peer, request),
+            Method::Cancel => self.on_cancel(now, peer, request),
+            Method::Ack => {} // an ACK for nothing we know: drop (§17.2.3)
+            Method::Publish => self.on_publish(now, peer, request),
+            Method::Subscribe => self.on_subscribe(now, peer, request),
+            Method::Options => {
+                let tag = self.token();
+                let mut ok = request.response(200, "OK", Some(&tag));
+                ok.push("Allow", ALLOW);
+                ok.push(
+                    "Accept",
+                    "application/sdp, text/plain, application/pidf+xml",
+                );
+                self.reply(now, &request, ok);
+            }
+            Method::Bye
+            | Method::Notify
+            | Method::Refer
+            | Method::Info
+            | Method::Update
+            | Method::Prack => {
+                let response = request.response(481, "Call/Transaction Does Not Exist", None);
+                self.reply(now, &request, response);
+            }
+            Method::Other(_) => {
+                let tag = self.token();
+                let mut response = request.response(501, "Not Implemented", Some(&tag));
+                response.push("Allow", ALLOW);
+                self.reply(now, &request, response);
+            }
+        }
+    }
+
+    /// Sends `response` to `request` through its server transaction.
+    pub(crate) fn reply(&mut self, now: Duration, request: &SipMessage, response: SipMessage) {
+        match self.server.respond(now, request, &response) {
+            Some(out) => self.out.push(out),
+            None => {
+                if let Some(peer) = self.server.peer_of(request) {
+                    self.out.push(Outgoing {
+                        to: peer,
+                        bytes: response.to_bytes(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Sends a response outside any transaction (sanity rejections, 505).
+    fn send_direct(&mut self, peer: Peer, request: &SipMessage, mut response: SipMessage) {
+        let mut fixed = request.clone();
+        mark_received(&mut fixed, peer);
+        response.remove("Via");
+        for via in fixed.header_values("Via") {
+            response.push("Via", via.to_owned());
+        }
+        // Keep Via first for readability.
+        response
+            .headers
+            .sort_by_key(|h| !h.name.eq_ignore_ascii_case("Via"));
+        self.out.push(Outgoing {
+            to: response_peer(&fixed, peer),
+            bytes: response.to_bytes(),
+        });
+    }
+
+    /// Sends a request in a client transaction owned by `pending`.
+    pub(crate) fn send_request(
+        &mut self,
+        now: Duration,
+        to: Peer,
+        request: SipMessage,
+        pending: Pending,
+    ) -> Owner {
+        let owner = self.id();
+        self.pending.insert(owner, pending);
+        let out = self.client.send(now, owner, to, request);
+        self.out.push(out);
+        owner
+    }
+
+    fn on_response(&mut self, now: Duration, response: SipMessage) {
+        // Only responses to our requests: the top Via must be ours.
+        let ours = response
+            .top_via()
+            .and_then(Via::parse)
+            .and_then(|v| v.branch().map(|b| b.starts_with(BRANCH_PREFIX)))
+            .unwrap_or(false);
+        if !ours || response.count("Via") == 0 || response.cseq().is_none() {
+            return;
+        }
+        let (event, ack) = self.client.on_response(now, &response);
+        self.out.extend(ack);
+        match event {
+            Some(ClientEvent::Response(owner, response)) => {
+                self.on_client_response(now, owner, response);
+            }
+            Some(ClientEvent::Timeout(owner, request)) => {
+                let timeout = request.response(408, "Request Timeout", None);
+                self.on_client_response(now, owner, timeout);
+            }
+            None => {
+                // A 2xx retransmission to an INVITE whose transaction ended:
+                // the call re-ACKs it.
+                if response.status().is_some_and(|c| (200..300).contains(&c))
+                    && response.method() == Some(Method::Invite)
+                {
+                    self.call_2xx_retransmission(&response);
+                }
+            }
+        }
+    }
+
+    fn on_client_response(&mut self, now: Duration, owner: Owner, response: SipMessage) {
+        let final_ = response.status().is_some_and(|c| c >= 200);
+        let pending = if final_ {
+            self.pending.remove(&owner)
+        } else {
+            None
+        };
+        match (pending, self.pending.get(&owner)) {
+            (Some(Pending::Message(id)), _) => self.message_fork_done(now, id, &response),
+            (Some(Pending::Call(call, fork)), _) => self.call_response(now, call, fork, response),
+            (None, Some(Pending::Call(call, fork))) => {
+                let (call, fork) = (*call, *fork);
+                self.call_response(now, call, fork, response);
+            }
+            (Some(Pending::Relay(original)), _) => self.relay_done(now, &original, &response),
+            (Some(Pending::Fire), _) if response.status() == Some(481) => {
+                self.subscription_gone(&response);
+            }
+            _ => {}
+        }
+    }
+
+    /// Fires timers due at `now`.
+    pub fn poll(&mut self, now: Duration) {
+        let resend = self.server.poll(now);
+        self.out.extend(resend);
+        let (resend, events) = self.client.poll(now);
+        self.out.extend(resend);
+        for event in events {
+            if let ClientEvent::Timeout(owner, request) = event {
+                let timeout = request.response(408, "Request Timeout", None);
+                self.on_client_response(now, owner, timeout);
+            }
+        }
+        self.presence_timers(now);
+        if now.saturating_sub(self.last_prune) >= Duration::from_secs(1) {
+            self.last_prune = now;
+            self.auth.prune(now);
+            let idle = self.config.session_idle;
+            self.sessions.retain(|_, s| s.is_live(now, idle));
+            for aor in self.registrar.expire(now) {
+                self.presence_changed(now, &aor);
+            }
+        }
+    }
+
+    /// When [`poll`](Self::poll) should next run.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        [
+            self.server.next_timeout(),
+            self.client.next_timeout(),
+            self.presence.next_timeout(),
+            Some(self.last_prune + Duration::from_secs(1)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Authenticates a request (RFC 3261 §22): the user it comes from, or
+    /// the challenge/refusal to send. `registrar` picks 401 over 407.
+    pub(crate) fn authenticate(
+        &mut self,
+        now: Duration,
+        peer: Peer,
+        request: &SipMessage,
+        registrar: bool,
+    ) -> Result<SipUser, SipMessage> {
+        let ip = peer.addr.ip();
+        if self.auth.is_blocked(ip, now) {
+            let mut refused = request.response(403, "Forbidden (too many failed attempts)", None);
+            refused.push("Retry-After", self.auth.block_seconds().to_string());
+            return Err(refused);
+        }
+        let (header, challenge_header, code, reason) = if registrar {
+            ("Authorization", "WWW-Authenticate", 401, "Unauthorized")
+        } else {
+            (
+                "Proxy-Authorization",
+                "Proxy-Authenticate",
+                407,
+                "Proxy Authentication Required",
+            )
+        };
+        // The realm: the domain of the identity claimed (To for REGISTER, From otherwise).
+        let claimed = request
+            .header(if registrar { "To" } else { "From" })
+            .and_then(NameAddr::parse)
+            .and_then(|a| SipUri::parse(&a.uri))
+            .and_then(|u| u.address_of_record());
+        let Some(claimed) = claimed else {
+            return Err(request.response(400, "Bad Request (identity)", None));
+        };
+        let realm = claimed
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_default();
+        if !self.directory.is_local_domain(&realm) {
+            return Err(request.response(403, "Forbidden (domain not served here)", None));
+        }
+        let credentials = request
+            .header_values(header)
+            .into_iter()
+            .filter_map(DigestCredentials::parse)
+            .find(|c| c.realm.eq_ignore_ascii_case(&realm));
+        let method = request.method().map(|m| m.to_string()).unwrap_or_default();
+        let mut stale = false;
+        if let Some(credentials) = credentials
+            && let Some(user) = self.directory.user(&credentials.upn())
+        {
+            match self.auth.check(&credentials, &user, &method, ip, now) {
+                Check::Ok => {
+                    if user.upn != claimed {
+                        return Err(request.response(
+                            403,
+                            "Forbidden (identity does not match credentials)",
+                            None,
+                        ));
+                    }
+                    return Ok(user);
+                }
+                Check::Stale => stale = true,
+                Check::Missing | Check::Failed => {}
+            }
+        }
+        let tag = self.token();
+        let mut challenge = request.response(code, reason, Some(&tag));
+        for value in self.auth.challenges(&realm, now, stale) {
+            challenge.push(challenge_header, value);
+        }
+        Err(challenge)
+    }
+
+    /// A refusal by the rules as a SIP final response (API.md): 403, the
+    /// reason phrase, and `Warning: 399 coexist "CODE (RULE): sentence"`.
+    pub(crate) fn refusal_response(
+        &mut self,
+        request: &SipMessage,
+        refusal: Refusal,
+    ) -> SipMessage {
+        let tag = self.token();
+        let mut response = request.response(403, "Forbidden", Some(&tag));
+        response.push("Warning", warning(refusal));
+        response
+    }
+}
+
+/// The Warning value for a refusal (API.md).
+pub fn warning(refusal: Refusal) -> String {
+    format!(
+        "399 coexist \"{} ({}): {}\"",
+        refusal.code,
+        refusal.rule,
+        refusal.sentence().replace('"', "'")
+    )
+}
+
+/// RFC 3581 / RFC 3261 §18.2.1: note on the top Via where the request
+/// really came from (`received`, `rport`).
+fn mark_received(request: &mut SipMessage, peer: Peer) {
+    let Some(index) = request
+        .headers
+        .iter()
+        .position(|h| h.name.eq_ignore_ascii_case("Via"))
+    else {
+        return;
+    };
+    let values: Vec<String> = crate::message::split_list(&request.headers[index].value)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let Some(first) = values.first().and_then(|v| Via::parse(v)) else {
+        return;
+    };
+    let mut via = first;
+    let ip = peer.addr.ip().to_string();
+    let host = via.host.trim_start_matches('[').trim_end_matches(']');
+    if host != ip {
+        via.params.set("received", Some(ip));
+    }
+    if via.params.get("rport").is_some() {
+        via.params.set("rport", Some(peer.addr.port().to_string()));
+        if via.params.get("received").is_none() {
+            via.params.set("received", Some(peer.addr.ip().to_string()));
+        }
+    }
+    let mut rebuilt = vec![via.to_value()];
+    rebuilt.extend(values.into_iter().skip(1));
+    request.headers[index].value = rebuilt.join(", ");
+}
+
+/// Where responses to `request` (received from `peer`) go: over TCP the
+/// same connection; over UDP the source when `rport` was asked for, else
+/// the source address with the Via port (RFC 3261 §18.2.2, RFC 3581 §4).
+pub fn response_peer(request: &SipMessage, peer: Peer) -> Peer {
+    if peer.transport == Transport::Tcp {
+        return peer;
+    }
+    let Some(via) = request.top_via().and_then(Via::parse) else {
+        return peer;
+    };
+    if via.params.get("rport").is_some() {
+        return peer;
+    }
+    let port = via.port.unwrap_or(5060);
+    Peer::udp(SocketAddr::new(peer.addr.ip(), port))
+}

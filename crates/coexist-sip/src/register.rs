@@ -1,0 +1,122 @@
+//! REGISTER (RFC 3261 §10.3): authenticated with digest (401), several
+//! contacts per user, expiry, un-register (`Expires: 0`, `Contact: *`),
+//! contacts marked as IP phones by User-Agent (R6.3).
+
+use crate::engine::Engine;
+use crate::headers::{NameAddr, SipUri};
+use crate::message::SipMessage;
+use crate::registrar::Binding;
+use crate::transport::Peer;
+use std::time::Duration;
+
+impl Engine {
+    pub(crate) fn on_register(&mut self, now: Duration, peer: Peer, request: SipMessage) {
+        // The address of record is the To URI (§10.3 step 5), a sip URI.
+        let aor = request
+            .header("To")
+            .and_then(NameAddr::parse)
+            .and_then(|a| SipUri::parse(&a.uri))
+            .and_then(|u| u.address_of_record());
+        let Some(aor) = aor else {
+            let response =
+                request.response(400, "Bad Request (To is not a SIP address of record)", None);
+            self.reply(now, &request, response);
+            return;
+        };
+        let user = match self.authenticate(now, peer, &request, true) {
+            Ok(user) => user,
+            Err(response) => {
+                self.reply(now, &request, response);
+                return;
+            }
+        };
+        if user.upn != aor {
+            let response = request.response(403, "Forbidden", None);
+            self.reply(now, &request, response);
+            return;
+        }
+        let was_registered = self.registrar.is_registered(&aor, now);
+        let default_expires = request
+            .header("Expires")
+            .and_then(|e| e.trim().parse::<u32>().ok())
+            .unwrap_or(3600);
+        let contacts: Vec<String> = request
+            .header_values("Contact")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let call_id = request.call_id().unwrap_or("").to_owned();
+        let cseq = request.cseq().map(|(n, _)| n).unwrap_or(0);
+        let user_agent = request.header("User-Agent").map(str::to_owned);
+        let is_phone = user_agent.as_deref().is_some_and(|ua| {
+            let ua = ua.to_ascii_lowercase();
+            self.config
+                .phone_user_agents
+                .iter()
+                .any(|p| ua.contains(&p.to_ascii_lowercase()))
+        });
+
+        // `Contact: *` removes everything, and only with Expires: 0 (§10.3 step 6).
+        if contacts.iter().any(|c| c.trim() == "*") {
+            if contacts.len() != 1 || default_expires != 0 {
+                let response = request.response(400, "Bad Request (wildcard Contact)", None);
+                self.reply(now, &request, response);
+                return;
+            }
+            self.registrar.remove_all(&aor);
+        } else {
+            for value in &contacts {
+                let Some(contact) = NameAddr::parse(value) else {
+                    let response = request.response(400, "Bad Request (Contact)", None);
+                    self.reply(now, &request, response);
+                    return;
+                };
+                let expires = contact
+                    .param("expires")
+                    .and_then(|e| e.parse::<u32>().ok())
+                    .unwrap_or(default_expires);
+                if expires == 0 {
+                    self.registrar.remove(&aor, &contact.uri);
+                    continue;
+                }
+                if expires < self.config.min_expires {
+                    let mut response = request.response(423, "Interval Too Brief", None);
+                    response.push("Min-Expires", self.config.min_expires.to_string());
+                    self.reply(now, &request, response);
+                    return;
+                }
+                let expires = expires.min(self.config.max_expires);
+                let accepted = self.registrar.upsert(Binding {
+                    aor: aor.clone(),
+                    contact: contact.uri.clone(),
+                    source: peer,
+                    expires_at_ms: now.as_millis() as u64 + u64::from(expires) * 1000,
+                    call_id: call_id.clone(),
+                    cseq,
+                    user_agent: user_agent.clone(),
+                    is_phone,
+                });
+                if !accepted {
+                    let response =
+                        request.response(500, "Server Internal Error (CSeq out of order)", None);
+                    self.reply(now, &request, response);
+                    return;
+                }
+            }
+        }
+
+        let tag = self.token();
+        let mut ok = request.response(200, "OK", Some(&tag));
+        for binding in self.registrar.contacts(&aor, now) {
+            ok.push(
+                "Contact",
+                format!("<{}>;expires={}", binding.contact, binding.remaining(now)),
+            );
+        }
+        self.reply(now, &request, ok);
+        if was_registered != self.registrar.is_registered(&aor, now) {
+            // R7.3: a first or last live endpoint changes what watchers see.
+            self.presence_changed(now, &aor);
+        }
+    }
+}
