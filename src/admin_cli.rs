@@ -136,11 +136,15 @@ pub enum Verb {
         #[arg(long)]
         policy: String,
     },
-    /// What converting a tenant's legacy policies to modes would do (R9.4, dry run).
+    /// What converting a tenant's legacy policies to modes would do (R9.4,
+    /// a dry run), or with --apply, do it (all or nothing).
     ConvertInteropPolicy {
         /// The tenant.
         #[arg(long)]
         tenant: String,
+        /// Convert for real (after reviewing the dry run).
+        #[arg(long)]
+        apply: bool,
     },
     /// Set a tenant's federation settings (R3.4).
     SetFederation {
@@ -708,12 +712,9 @@ fn run_verb(client: &Client, verb: &Verb) -> Result<(Value, String), AdminError>
             let human = details(&value);
             (value, human)
         }
-        Verb::ConvertInteropPolicy { tenant } => {
-            let value = client.call(
-                "GET",
-                &format!("/v1/tenants/{}/interop-conversion", seg(tenant)),
-                None,
-            )?;
+        Verb::ConvertInteropPolicy { tenant, apply } => {
+            let path = format!("/v1/tenants/{}/interop-conversion", seg(tenant));
+            let value = client.call(if *apply { "POST" } else { "GET" }, &path, None)?;
             let lines: Vec<Vec<String>> = value["users"]
                 .as_array()
                 .map(|users| {
@@ -740,12 +741,14 @@ fn run_verb(client: &Client, verb: &Verb) -> Result<(Value, String), AdminError>
                         .collect()
                 })
                 .unwrap_or_default();
+            let heading = if *apply {
+                "converted"
+            } else {
+                "dry run: nothing changed"
+            };
             let human = format!(
-                "dry run: nothing changed\n{}",
-                table(
-                    &["UPN", "INTEROP POLICY", "HOMING", "WOULD GET", "NOTE"],
-                    lines
-                )
+                "{heading}\n{}",
+                table(&["UPN", "INTEROP POLICY", "HOMING", "GETS", "NOTE"], lines)
             );
             (value, human)
         }

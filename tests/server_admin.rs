@@ -396,6 +396,41 @@ fn legacy_interop_policies_and_the_r9_4_conversion_dry_run() {
             .iter()
             .any(|f| f["rule"] == "R8.1")
     );
+
+    // Applying is all or nothing: olga's R1.5 refusal refuses everyone.
+    let applied = s.admin("POST", "/v1/tenants/contoso/interop-conversion", None);
+    let body = problem(&applied, 409, "TeamsOnlyNeedsOnlineHoming");
+    assert_eq!(
+        (body["rule"].clone(), body["users"].clone()),
+        (json!("R1.5"), json!(["olga@contoso.test"]))
+    );
+    assert_eq!(audit_len(&s), before);
+    // Once olga is moved online, the conversion goes through.
+    let moved = s.admin(
+        "PATCH",
+        "/v1/users/olga@contoso.test",
+        Some(json!({"sfb_homing": "online"})),
+    );
+    expect(&moved, 200);
+    let applied = s.admin("POST", "/v1/tenants/contoso/interop-conversion", None);
+    assert_eq!(expect(&applied, 200)["converted"], 3);
+    let mode = |upn: &str| {
+        s.admin("GET", &format!("/v1/users/{upn}/effective"), None)
+            .body
+    };
+    assert_eq!(
+        mode("olga@contoso.test")["TeamsUpgradeEffectiveMode"],
+        "TeamsOnly"
+    );
+    assert_eq!(
+        mode("tom@contoso.test")["TeamsUpgradeEffectiveMode"],
+        "SfBWithTeamsCollab"
+    );
+    assert_eq!(mode("mia@contoso.test")["TeamsUpgradePolicySource"], "user");
+    assert_eq!(mode("mia@contoso.test")["TeamsInteropPolicy"], Value::Null);
+    assert_eq!(audit_len(&s), before + 4, "one set-user, three conversions");
+    let report = s.admin("GET", "/v1/tenants/contoso/interop-conversion", None);
+    assert_eq!(report.body["users"], json!([]), "nothing left to convert");
 }
 
 #[test]

@@ -832,6 +832,39 @@ impl Directory {
         Ok(())
     }
 
+    /// Commits changes to several users of one tenant, with one audit entry
+    /// each (the caller holds the writer lock and has validated them).
+    pub(crate) async fn commit_users(
+        &self,
+        actor: &Actor,
+        action: &str,
+        tenant: &str,
+        users: Vec<(User, User)>,
+    ) -> Result<()> {
+        let audit: Vec<AuditEntry> = users
+            .iter()
+            .map(|(before, after)| {
+                self.audit_entry(
+                    actor,
+                    action,
+                    Some(tenant),
+                    &after.upn,
+                    json(before),
+                    json(after),
+                )
+            })
+            .collect();
+        let after: Vec<User> = users.into_iter().map(|(_, after)| after).collect();
+        self.store
+            .commit(&[Change::PutUsers(&after)], &audit)
+            .await?;
+        let mut state = self.write();
+        for user in after {
+            state.put_user(user);
+        }
+        Ok(())
+    }
+
     /// The writer lock, for multi-step changes in sibling modules.
     pub(crate) async fn lock_writer(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.writer.lock().await

@@ -79,6 +79,8 @@ pub struct ConversionLine {
     pub warning: Option<&'static str>,
     /// Why it cannot be converted.
     pub refusal: Option<RefusalView>,
+    #[serde(skip)]
+    refusal_code: Option<Refusal>,
 }
 
 /// A refusal for people and scripts.
@@ -261,22 +263,73 @@ impl Directory {
     pub fn interop_conversion(&self, actor: &Actor, tenant: &str) -> Result<Vec<ConversionLine>> {
         let tenant = self.tenant(actor, tenant)?;
         let state = self.read();
-        Ok(state
-            .users_of(&tenant.name)
-            .filter_map(|user| {
-                let name = user.interop_policy.clone()?;
-                let policy = state.interop_policy(&name)?;
-                let conversion = convert_legacy(policy, user.sfb_homing);
-                Some(ConversionLine {
-                    upn: user.upn.clone(),
-                    interop_policy: name,
-                    sfb_homing: user.sfb_homing,
-                    policy: conversion.policy,
-                    mode: conversion.policy.map(UpgradePolicy::mode),
-                    warning: conversion.warning,
-                    refusal: conversion.refusal.map(RefusalView::from),
-                })
-            })
-            .collect())
+        Ok(conversion_lines(&state, &tenant))
     }
+
+    /// R9.4 applied, after the dry run: every legacy-policy user of the
+    /// tenant gets the converted upgrade policy and loses the legacy one, all
+    /// or nothing. Any refusal (R1.5) refuses the whole conversion, naming
+    /// the users.
+    pub async fn apply_interop_conversion(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+    ) -> Result<Vec<ConversionLine>> {
+        let _writer = self.lock_writer().await;
+        let tenant = self.tenant(actor, tenant)?;
+        let (lines, users) = {
+            let state = self.read();
+            let lines = conversion_lines(&state, &tenant);
+            let refused: Vec<String> = lines
+                .iter()
+                .filter(|l| l.refusal.is_some())
+                .map(|l| l.upn.clone())
+                .collect();
+            if let Some(refusal) = lines.iter().find_map(|l| l.refusal_code) {
+                return Err(DirectoryError::Refused {
+                    refusal,
+                    users: refused,
+                });
+            }
+            let users: Vec<(User, User)> = lines
+                .iter()
+                .filter_map(|line| {
+                    let before = state.user(&line.upn)?.clone();
+                    let after = User {
+                        upgrade_policy: line.policy,
+                        interop_policy: None,
+                        updated_at: self.clock().now(),
+                        ..before.clone()
+                    };
+                    Some((before, after))
+                })
+                .collect();
+            (lines, users)
+        };
+        self.commit_users(actor, "convert-interop-policy", &tenant.name, users)
+            .await?;
+        Ok(lines)
+    }
+}
+
+/// R9.4 for every user of `tenant` holding a legacy policy.
+fn conversion_lines(state: &State, tenant: &Tenant) -> Vec<ConversionLine> {
+    state
+        .users_of(&tenant.name)
+        .filter_map(|user| {
+            let name = user.interop_policy.clone()?;
+            let policy = state.interop_policy(&name)?;
+            let conversion = convert_legacy(policy, user.sfb_homing);
+            Some(ConversionLine {
+                upn: user.upn.clone(),
+                interop_policy: name,
+                sfb_homing: user.sfb_homing,
+                policy: conversion.policy,
+                mode: conversion.policy.map(UpgradePolicy::mode),
+                warning: conversion.warning,
+                refusal: conversion.refusal.map(RefusalView::from),
+                refusal_code: conversion.refusal,
+            })
+        })
+        .collect()
 }

@@ -242,6 +242,21 @@ pub async fn interop_conversion(
     )
 }
 
+/// R9.4 applied (after the dry run): every legacy-policy user gets the
+/// converted upgrade policy, all or nothing; any R1.5 refusal refuses all.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/interop-conversion", tag = "legacy",
+    params(("tenant" = String, Path, description = "tenant name")),
+    responses((status = 200, description = "what was converted"),
+              (status = 409, description = "R1.5: users that cannot be converted (in `users`); nothing changed")))]
+pub async fn apply_interop_conversion(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(name): Path<String>,
+) -> Reply {
+    let lines = s.directory.apply_interop_conversion(&actor, &name).await?;
+    ok(json!({ "tenant": name, "dry_run": false, "converted": lines.len(), "users": lines }))
+}
+
 /// Makes a tenant-scoped token (admin token only); the secret is shown once.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/tokens", tag = "tenants", request_body = TokenBody,
     params(("tenant" = String, Path, description = "tenant name")),

@@ -51,7 +51,7 @@ impl AppState {
         admin::healthz,
         admin::create_tenant, admin::list_tenants, admin::get_tenant, admin::patch_tenant,
         admin::delete_tenant, admin::grant_tenant, admin::set_federation, admin::lint,
-        admin::interop_conversion, admin::create_token,
+        admin::interop_conversion, admin::apply_interop_conversion, admin::create_token,
         admin::create_user, admin::list_users, admin::import_users,
         admin::get_user, admin::patch_user, admin::delete_user,
         admin::grant_user, admin::effective, admin::grant_interop,
@@ -114,7 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tenants/{tenant}/lint", get(admin::lint))
         .route(
             "/v1/tenants/{tenant}/interop-conversion",
-            get(admin::interop_conversion),
+            get(admin::interop_conversion).post(admin::apply_interop_conversion),
         )
         .route("/v1/tenants/{tenant}/tokens", post(admin::create_token))
         .route(
