@@ -3,9 +3,13 @@
 //! [`SqliteStore`] implements [`coexist_core::DirectoryStore`] on SQLite in
 //! WAL mode: the embedded default, so `coexist serve` needs no other
 //! process. Queries are built at run time (no compile-time database) in SQL
-//! that PostgreSQL also speaks (`ON CONFLICT … DO UPDATE`, BIGINT, BOOLEAN),
-//! and the schema is one set of migrations in `migrations/`, so a
-//! `PostgresStore` is the same file with another pool type.
+//! that PostgreSQL also speaks (`ON CONFLICT … DO UPDATE`, BIGINT, BOOLEAN,
+//! JSON as TEXT), and the schema lives in `migrations/`. What a
+//! `PostgresStore` has to change is small and known: `$n` placeholders in the
+//! hand-written queries (`QueryBuilder` ones adapt by themselves), the audit
+//! id column (`AUTOINCREMENT` here, an identity column there), and a pool of
+//! its own type. Everything else — the row mapping, the transaction per
+//! commit, the conformance suite — carries over.
 //!
 //! `tests/conformance.rs` is the suite every engine must pass.
 
