@@ -1,6 +1,7 @@
 -- The directory: tenants, users, legacy interop policies, tenant tokens and
--- the audit log. Portable SQL (SQLite and PostgreSQL): TEXT, BIGINT,
--- BOOLEAN, JSON kept as TEXT. Timestamps are Unix milliseconds.
+-- the audit log. TEXT, BIGINT, BOOLEAN, JSON kept as TEXT: SQL that
+-- PostgreSQL also speaks, except the audit id (AUTOINCREMENT; an identity
+-- column there). Timestamps are Unix milliseconds.
 
 CREATE TABLE tenants (
     name            TEXT PRIMARY KEY,
