@@ -8,7 +8,6 @@
 
 use crate::engine::{Engine, Pending};
 use crate::headers::{NameAddr, Params};
-use crate::im::Landing;
 use crate::message::{Method, SipMessage};
 use crate::transport::Peer;
 use std::collections::HashMap;
@@ -156,36 +155,9 @@ impl Engine {
     }
 
     pub(crate) fn on_invite(&mut self, now: Duration, peer: Peer, request: SipMessage) {
-        let from = match self.authenticate(now, peer, &request, false) {
-            Ok(user) => user,
-            Err(response) => {
-                self.reply(now, &request, response);
-                return;
-            }
+        let Some((from, to)) = self.admit(now, peer, &request) else {
+            return;
         };
-        let to = match self.recipient_of(&request) {
-            Ok(user) => user,
-            Err((code, reason)) => {
-                let response = request.response(code, reason, None);
-                self.reply(now, &request, response);
-                return;
-            }
-        };
-        // R3.6: calls route exactly like chats.
-        match self.decide(now, &from, &to) {
-            Err(refusal) => {
-                let response = self.refusal_response(&request, refusal);
-                self.reply(now, &request, response);
-                return;
-            }
-            Ok(Landing::Teams) => {
-                let response =
-                    request.response(480, "Temporarily Unavailable (lands on teams)", None);
-                self.reply(now, &request, response);
-                return;
-            }
-            Ok(Landing::Sfb) => {}
-        }
         let contacts: Vec<(String, Peer)> = self
             .registrar
             .contacts(&to.upn, now)

@@ -175,6 +175,16 @@ impl Engine {
         &self.registrar
     }
 
+    /// Calls in progress (read-only).
+    pub fn calls(&self) -> &Calls {
+        &self.calls
+    }
+
+    /// Presence state (read-only).
+    pub fn presence(&self) -> &Presence {
+        &self.presence
+    }
+
     pub(crate) fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id

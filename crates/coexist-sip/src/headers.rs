@@ -190,7 +190,7 @@ impl NameAddr {
         // addr-spec: parameters after the first `;` belong to the header
         // (RFC 3261 §20.10).
         let (uri, params) = match value.find(';') {
-            Some(i) => (&value[..i], &value[i..]),
+            Some(i) => (value[..i].trim_end(), &value[i..]),
             None => (value, ""),
         };
         if uri.is_empty() || uri.contains(char::is_whitespace) {

@@ -193,68 +193,75 @@ impl Engine {
         uri.host == local.ip().to_string() && uri.port.unwrap_or(5060) == local.port()
     }
 
-    pub(crate) fn on_message(&mut self, now: Duration, peer: Peer, request: SipMessage) {
-        let from = match self.authenticate(now, peer, &request, false) {
-            Ok(user) => user,
+    /// Authenticates the sender, finds the recipient and asks the rules
+    /// where a new chat or call lands (R3.6: calls route like chats). On
+    /// `None` the request has been answered (challenge, 404, refusal, or
+    /// 480 for a conversation that lands on teams).
+    pub(crate) fn admit(
+        &mut self,
+        now: Duration,
+        peer: Peer,
+        request: &SipMessage,
+    ) -> Option<(SipUser, SipUser)> {
+        let refused = match self.authenticate(now, peer, request, false) {
+            Err(response) => Err(response),
+            Ok(from) => match self.recipient_of(request) {
+                Err((code, reason)) => Err(request.response(code, reason, None)),
+                Ok(to) => match self.decide(now, &from, &to) {
+                    Err(refusal) => Err(self.refusal_response(request, refusal)),
+                    // The teams side (issue 4) takes these through its own port.
+                    Ok(Landing::Teams) => {
+                        Err(request.response(480, "Temporarily Unavailable (lands on teams)", None))
+                    }
+                    Ok(Landing::Sfb) => Ok((from, to)),
+                },
+            },
+        };
+        match refused {
+            Ok(pair) => Some(pair),
             Err(response) => {
-                self.reply(now, &request, response);
-                return;
-            }
-        };
-        let to = match self.recipient_of(&request) {
-            Ok(user) => user,
-            Err((code, reason)) => {
-                let response = request.response(code, reason, None);
-                self.reply(now, &request, response);
-                return;
-            }
-        };
-        match self.decide(now, &from, &to) {
-            Err(refusal) => {
-                let response = self.refusal_response(&request, refusal);
-                self.reply(now, &request, response);
-            }
-            Ok(Landing::Teams) => {
-                // The teams side (issue 4) takes these through its own port.
-                let response =
-                    request.response(480, "Temporarily Unavailable (lands on teams)", None);
-                self.reply(now, &request, response);
-            }
-            Ok(Landing::Sfb) => {
-                let body = request.body.clone();
-                let content_type = request
-                    .header("Content-Type")
-                    .unwrap_or("text/plain")
-                    .to_owned();
-                let id = self.id();
-                let started = self.deliver_message(
-                    now,
-                    &from.upn,
-                    &to.upn,
-                    request.header("From").unwrap_or_default(),
-                    &content_type,
-                    body,
-                    Pending::Message(id),
-                );
-                if started == 0 {
-                    let response = request.response(480, "Temporarily Unavailable", None);
-                    self.reply(now, &request, response);
-                    return;
-                }
-                self.im.insert(
-                    id,
-                    Fork {
-                        original: Some(request),
-                        port_id: None,
-                        from: from.upn,
-                        to: to.upn,
-                        outstanding: started,
-                        answered: false,
-                        best: None,
-                    },
-                );
+                self.reply(now, request, response);
+                None
             }
         }
+    }
+
+    pub(crate) fn on_message(&mut self, now: Duration, peer: Peer, request: SipMessage) {
+        let Some((from, to)) = self.admit(now, peer, &request) else {
+            return;
+        };
+        let body = request.body.clone();
+        let content_type = request
+            .header("Content-Type")
+            .unwrap_or("text/plain")
+            .to_owned();
+        let id = self.id();
+        let started = self.deliver_message(
+            now,
+            &from.upn,
+            &to.upn,
+            request.header("From").unwrap_or_default(),
+            &content_type,
+            body,
+            Pending::Message(id),
+        );
+        if started == 0 {
+            let response = request.response(480, "Temporarily Unavailable", None);
+            self.reply(now, &request, response);
+            return;
+        }
+        self.im.insert(
+            id,
+            Fork {
+                original: Some(request),
+                port_id: None,
+                from: from.upn,
+                to: to.upn,
+                outstanding: started,
+                answered: false,
+                best: None,
+            },
+        );
     }
 
     /// Sends a MESSAGE to every live contact of `to`; returns how many.

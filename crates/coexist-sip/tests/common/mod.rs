@@ -90,12 +90,18 @@ impl Lab {
             .collect()
     }
 
-    /// The one response sent to `to`, skipping 100 Trying.
+    /// The one response sent to `to`, skipping 100 Trying; requests to
+    /// `to` stay in the inbox.
     pub fn response(&mut self, to: SocketAddr) -> SipMessage {
-        let got: Vec<SipMessage> = self
-            .take(to)
+        let (mine, rest): (Vec<Outgoing>, Vec<Outgoing>) = self
+            .inbox
+            .drain(..)
+            .partition(|o| o.to.addr == to && o.bytes.starts_with(b"SIP/2.0 "));
+        self.inbox = rest;
+        let got: Vec<SipMessage> = mine
             .into_iter()
-            .filter(|m| !m.is_request() && m.status() != Some(100))
+            .map(|o| parse_datagram(&o.bytes).expect("engine output parses"))
+            .filter(|m| m.status() != Some(100))
             .collect();
         assert_eq!(got.len(), 1, "expected one response to {to}, got {got:#?}");
         got.into_iter().next().unwrap()
@@ -203,11 +209,12 @@ impl Ua {
         self.branch += 1;
         let (_, m) = request.cseq().unwrap();
         request.set("CSeq", format!("{} {m}", self.cseq));
-        let via = request.top_via().unwrap().replace(
-            &format!("-{};", self.branch - 1),
-            &format!("-{};", self.branch),
+        let via = request.top_via().unwrap().to_owned();
+        let (head, _) = via.split_once(";branch=").unwrap();
+        request.set(
+            "Via",
+            format!("{head};branch=z9hG4bK{}-{};rport", self.tag, self.branch),
         );
-        request.set("Via", via);
     }
 
     /// Sends `request`, answers the challenge, returns the final response.
