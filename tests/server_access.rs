@@ -580,7 +580,24 @@ fn healthz_metrics_and_the_generated_openapi_document() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
-    assert!(doc["components"]["schemas"].get("UserFields").is_some());
+    for schema in [
+        "UserFields",
+        "User",
+        "Tenant",
+        "EffectiveView",
+        "ImportReport",
+        "ProblemDoc",
+    ] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "OpenAPI lacks schema {schema}"
+        );
+    }
+    let user = &doc["components"]["schemas"]["User"]["properties"];
+    assert!(
+        user.get("has_password").is_some() && user.get("credentials").is_none(),
+        "no secrets in the User schema"
+    );
     let metrics = s.call("GET", "/metrics", None, None);
     let text = expect(&metrics, 200).as_str().unwrap().to_owned();
     assert!(

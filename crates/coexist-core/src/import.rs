@@ -32,6 +32,7 @@ pub const COLUMNS: &[&str] = &[
 
 /// One problem (or note) on one line of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineIssue {
     /// The file's line number (the header is line 1).
     pub line: u64,
@@ -46,6 +47,7 @@ pub struct LineIssue {
 
 /// What an import did or would do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     /// Whether this was a dry run.
     pub dry_run: bool,

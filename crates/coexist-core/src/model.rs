@@ -11,6 +11,7 @@ use serde::Serialize;
 
 /// A tenant: an organisation with its SIP domains.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tenant {
     /// The tenant's identifier in URLs (`contoso`).
     pub name: String,
@@ -18,20 +19,26 @@ pub struct Tenant {
     /// one tenant only, and every UPN's domain is one of these.
     pub domains: Vec<String>,
     /// R10.2.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub topology: Topology,
     /// R3.4.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub cloud: Cloud,
     /// The tenant-wide (`Global`) upgrade policy grant (R1.3).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub upgrade_policy: Option<UpgradePolicy>,
     /// R3.4.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub federation: FederationSettings,
     /// When it was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub created_at: Timestamp,
 }
 
 /// A person. The UPN is the SIP address (`sip:UPN`). Serialised without
 /// credentials (only whether there are some).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Lower-case UPN, `local@domain`.
     pub upn: String,
@@ -40,27 +47,34 @@ pub struct User {
     /// Shown to people.
     pub display_name: String,
     /// Where the SfB account lives.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub sfb_homing: Homing,
     /// R2.2.
     pub teams_enabled: bool,
     /// R2.2.
     pub sfb_enabled: bool,
     /// R6.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub voice: Voice,
     /// E.164 number, if any (unique in the deployment).
     pub phone_number: Option<String>,
     /// R8.5.
     pub specialized_workflow: bool,
     /// The user's own upgrade policy grant (R1.3).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub upgrade_policy: Option<UpgradePolicy>,
     /// The name of the legacy TeamsInteropPolicy granted (R9), if any.
     pub interop_policy: Option<String>,
-    /// `None` for a user with no password (cannot log in or register).
+    /// `None` for a user with no password (cannot log in or register). In
+    /// JSON only `has_password`: whether there are credentials.
     #[serde(rename = "has_password", serialize_with = "is_some")]
+    #[cfg_attr(feature = "openapi", schema(value_type = bool))]
     pub credentials: Option<Credentials>,
     /// When it was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub created_at: Timestamp,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub updated_at: Timestamp,
 }
 
@@ -135,10 +149,12 @@ impl Actor {
 
 /// One line of the audit log: who changed what, from what, to what, when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Increasing id (assigned by the store).
     pub id: i64,
     /// When.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub at: Timestamp,
     /// Who (`admin`, `token:contoso/helpdesk`).
     pub actor: String,
@@ -149,8 +165,10 @@ pub struct AuditEntry {
     /// The object changed (a UPN, a tenant name, a policy name).
     pub target: String,
     /// Before the change (`null` when created).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub before: serde_json::Value,
     /// After the change (`null` when deleted).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub after: serde_json::Value,
 }
 

@@ -19,6 +19,7 @@ use serde_json::json;
 /// A user's effective upgrade state, in the PowerShell vocabulary
 /// (`Get-CsOnlineUser`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EffectiveView {
     /// The user.
     pub upn: String,
@@ -26,21 +27,27 @@ pub struct EffectiveView {
     pub tenant: String,
     /// R1.3.
     #[serde(rename = "TeamsUpgradeEffectiveMode")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub mode: Mode,
     /// The policy in force.
     #[serde(rename = "TeamsUpgradePolicy")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub policy: UpgradePolicy,
     /// R1.4.
     #[serde(rename = "TeamsUpgradeNotificationsEnabled")]
     pub notify: bool,
     /// `user`, `tenant` or `default` (R1.3).
     #[serde(rename = "TeamsUpgradePolicySource")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub source: coexist_policy::GrantSource,
     /// The user's own grant, if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub user_grant: Option<UpgradePolicy>,
     /// The tenant-wide grant, if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub tenant_grant: Option<UpgradePolicy>,
     /// Homing.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub sfb_homing: Homing,
     /// R2.2.
     pub teams_enabled: bool,

@@ -11,7 +11,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use coexist_core::{AuditQuery, TenantFields, UserFields};
+use coexist_core::{
+    AuditQuery, EffectiveView, ImportReport, Tenant, TenantFields, User, UserFields,
+};
 use coexist_policy::legacy::DefaultClient;
 use coexist_policy::{Client, FederationSettings, InteropPolicy, UpgradePolicy};
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,31 @@ fn ok<T: Serialize>(value: T) -> Reply {
 
 fn created<T: Serialize>(value: T) -> Reply {
     Ok((StatusCode::CREATED, Json(value)).into_response())
+}
+
+/// An RFC 9457 problem document, as every error is sent
+/// (`application/problem+json`).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // documentation only: `problem::Problem` writes the JSON
+pub struct ProblemDoc {
+    /// `https://coexist.invalid/problems/{code}`.
+    r#type: String,
+    /// The HTTP reason phrase.
+    title: String,
+    /// The HTTP status.
+    status: u16,
+    /// A sentence for people, naming the field or the users concerned.
+    detail: String,
+    /// Stable code scripts match on (`TeamsOnlyNeedsOnlineHoming`, `InvalidField`, …).
+    code: String,
+    /// The rule id when a rule refused (`R1.5`), else null.
+    rule: Option<String>,
+    /// The offending field, for bad input.
+    field: Option<String>,
+    /// The users concerned (R1.5 refusals).
+    users: Option<Vec<String>>,
+    /// Every bad line of a rejected import.
+    errors: Option<Vec<coexist_core::LineIssue>>,
 }
 
 /// `{"policy": NAME | null}`: a grant, or with null its removal (R1.3).
@@ -118,8 +145,8 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Creates a tenant (admin token only).
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = TenantFields,
-    responses((status = 201, description = "created"), (status = 400, description = "invalid field"),
-              (status = 409, description = "name or domain taken")))]
+    responses((status = 201, description = "created", body = Tenant), (status = 400, description = "invalid field", body = ProblemDoc),
+              (status = 409, description = "name or domain taken", body = ProblemDoc)))]
 pub async fn create_tenant(State(s): State<AppState>, Caller(actor): Caller, body: Bytes) -> Reply {
     let fields: TenantFields = parse_json(&body)?;
     created(s.directory.create_tenant(&actor, fields).await?)
@@ -134,7 +161,7 @@ pub async fn list_tenants(State(s): State<AppState>, Caller(actor): Caller) -> R
 /// A tenant, with its user count.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants",
     params(("tenant" = String, Path, description = "tenant name")),
-    responses((status = 200, description = "the tenant"), (status = 404, description = "unknown tenant")))]
+    responses((status = 200, description = "the tenant, with `users`: its user count", body = Tenant), (status = 404, description = "unknown tenant", body = ProblemDoc)))]
 pub async fn get_tenant(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -149,7 +176,7 @@ pub async fn get_tenant(
 /// Changes a tenant's domains, topology or cloud.
 #[utoipa::path(patch, path = "/v1/tenants/{tenant}", tag = "tenants", request_body = TenantFields,
     params(("tenant" = String, Path, description = "tenant name")),
-    responses((status = 200, description = "the tenant")))]
+    responses((status = 200, description = "the tenant", body = Tenant)))]
 pub async fn patch_tenant(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -176,8 +203,8 @@ pub async fn delete_tenant(
 /// R1.3, R1.5: the tenant-wide (Global) upgrade policy.
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/upgrade-policy", tag = "grants", request_body = GrantBody,
     params(("tenant" = String, Path, description = "tenant name")),
-    responses((status = 200, description = "granted"),
-              (status = 409, description = "R1.5: users homed onprem (named in `users`)")))]
+    responses((status = 200, description = "granted", body = Tenant),
+              (status = 409, description = "R1.5: users homed onprem (named in `users`)", body = ProblemDoc)))]
 pub async fn grant_tenant(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -194,7 +221,7 @@ pub async fn grant_tenant(
 /// R3.4: federation settings.
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/federation", tag = "tenants", request_body = FederationBody,
     params(("tenant" = String, Path, description = "tenant name")),
-    responses((status = 200, description = "the tenant")))]
+    responses((status = 200, description = "the tenant", body = Tenant)))]
 pub async fn set_federation(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -275,8 +302,8 @@ pub async fn create_token(
 /// Creates a user.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/users", tag = "users", request_body = UserFields,
     params(("tenant" = String, Path, description = "tenant name")),
-    responses((status = 201, description = "created"), (status = 400, description = "invalid field"),
-              (status = 409, description = "UPN or number taken, or R1.5")))]
+    responses((status = 201, description = "created", body = User), (status = 400, description = "invalid field", body = ProblemDoc),
+              (status = 409, description = "UPN or number taken, or R1.5", body = ProblemDoc)))]
 pub async fn create_user(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -314,8 +341,8 @@ pub async fn list_users(
         description = "header row: upn,display_name,password,sfb_homing,teams_enabled,sfb_enabled,voice,phone_number,specialized_workflow,policy"),
     params(("tenant" = String, Path, description = "tenant name"),
            ("dry_run" = Option<bool>, Query, description = "validate only")),
-    responses((status = 200, description = "report"),
-              (status = 422, description = "invalid lines (listed in `errors`); nothing imported")))]
+    responses((status = 200, description = "report", body = ImportReport),
+              (status = 422, description = "invalid lines (listed in `errors`); nothing imported", body = ProblemDoc)))]
 pub async fn import_users(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -332,7 +359,7 @@ pub async fn import_users(
 /// A user.
 #[utoipa::path(get, path = "/v1/users/{upn}", tag = "users",
     params(("upn" = String, Path, description = "the user's UPN")),
-    responses((status = 200, description = "the user"), (status = 404, description = "unknown user")))]
+    responses((status = 200, description = "the user", body = User), (status = 404, description = "unknown user", body = ProblemDoc)))]
 pub async fn get_user(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -344,7 +371,7 @@ pub async fn get_user(
 /// Changes a user (not the UPN).
 #[utoipa::path(patch, path = "/v1/users/{upn}", tag = "users", request_body = UserFields,
     params(("upn" = String, Path, description = "the user's UPN")),
-    responses((status = 200, description = "the user")))]
+    responses((status = 200, description = "the user", body = User)))]
 pub async fn patch_user(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -371,8 +398,8 @@ pub async fn delete_user(
 /// R1.3, R1.5: the user's own upgrade policy (null removes it).
 #[utoipa::path(put, path = "/v1/users/{upn}/upgrade-policy", tag = "grants", request_body = GrantBody,
     params(("upn" = String, Path, description = "the user's UPN")),
-    responses((status = 200, description = "the effective view after the grant"),
-              (status = 409, description = "R1.5: UpgradeToTeams for a user homed onprem")))]
+    responses((status = 200, description = "the effective view after the grant", body = EffectiveView),
+              (status = 409, description = "R1.5: UpgradeToTeams for a user homed onprem", body = ProblemDoc)))]
 pub async fn grant_user(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -388,7 +415,7 @@ pub async fn grant_user(
 /// R1.3: the effective mode and where it came from.
 #[utoipa::path(get, path = "/v1/users/{upn}/effective", tag = "grants",
     params(("upn" = String, Path, description = "the user's UPN")),
-    responses((status = 200, description = "TeamsUpgradeEffectiveMode, TeamsUpgradePolicy, …")))]
+    responses((status = 200, description = "TeamsUpgradeEffectiveMode, TeamsUpgradePolicy, …", body = EffectiveView)))]
 pub async fn effective(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -400,7 +427,7 @@ pub async fn effective(
 /// R9: grants a legacy interop policy by name (null removes it).
 #[utoipa::path(put, path = "/v1/users/{upn}/interop-policy", tag = "legacy", request_body = GrantBody,
     params(("upn" = String, Path, description = "the user's UPN")),
-    responses((status = 200, description = "the user")))]
+    responses((status = 200, description = "the user", body = User)))]
 pub async fn grant_interop(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -60,7 +60,9 @@ impl AppState {
     ),
     components(schemas(
         coexist_core::TenantFields, coexist_core::UserFields, admin::GrantBody,
-        admin::FederationBody, admin::InteropPolicyBody, admin::TokenBody,
+        admin::FederationBody, admin::InteropPolicyBody, admin::TokenBody, admin::ProblemDoc,
+        coexist_core::Tenant, coexist_core::User, coexist_core::EffectiveView,
+        coexist_core::ImportReport, coexist_core::LineIssue, coexist_core::AuditEntry,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
