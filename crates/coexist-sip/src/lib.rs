@@ -16,10 +16,14 @@
 //! | MESSAGE (RFC 3428), R2.1/R3/R4.3 routing | [`im`] |
 //! | INVITE B2BUA | [`calls`] |
 //! | PUBLISH / SUBSCRIBE / NOTIFY, R7 | [`presence`] |
+//! | the delivery port the teams side calls | [`delivery`] |
+//! | the tokio driver (UDP, TCP) | [`driver`] |
 
 pub mod auth;
 pub mod calls;
+pub mod delivery;
 pub mod directory;
+pub mod driver;
 pub mod engine;
 pub mod headers;
 pub mod im;
@@ -32,6 +36,8 @@ pub mod transaction;
 pub mod transport;
 pub mod wire;
 
+pub use delivery::{Delivery, SfbDelivery};
 pub use directory::{CoreDirectory, MemoryDirectory, SipDirectory, SipUser};
+pub use driver::{SipHandle, SipServer};
 pub use engine::{Engine, EngineEvent, SipConfig};
 pub use message::{Method, SipMessage, StartLine};

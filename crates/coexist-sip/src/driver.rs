@@ -1,0 +1,352 @@
+//! The thin tokio driver beside the engine: it owns the UDP socket and the
+//! TCP connections, feeds the engine bytes and the wall clock, sends what
+//! the engine says, and sleeps until its next timer. One task owns the
+//! engine, so the engine needs no lock.
+//!
+//! TCP: each connection has a reader task (framing with
+//! [`StreamFramer`]) and a writer task; requests to a contact that
+//! registered over TCP reuse its connection (the binding remembers it), and
+//! a TCP peer with no open connection gets a new one.
+
+use crate::delivery::{Delivery, SfbDelivery};
+use crate::directory::SipDirectory;
+use crate::engine::{Engine, EngineEvent, SipConfig};
+use crate::im::PortStart;
+use crate::registrar::RegistrationStore;
+use crate::transport::{Outgoing, Peer, Transport};
+use crate::wire::{StreamFramer, WireError};
+use coexist_policy::Availability;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// The wall clock as the engine wants it.
+fn wall_clock() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+enum Input {
+    /// A framed message from a TCP connection.
+    Tcp(Peer, Result<crate::message::SipMessage, WireError>),
+    /// A connection opened (accepted or dialled): where to write.
+    Opened(u64, SocketAddr, mpsc::UnboundedSender<Vec<u8>>),
+    /// A connection closed.
+    Closed(u64),
+    /// The delivery port.
+    Deliver {
+        from: String,
+        to: String,
+        content_type: String,
+        body: bytes::Bytes,
+        answer: oneshot::Sender<Delivery>,
+    },
+    /// The teams side's presence of a user.
+    TeamsPresence(String, Availability, Option<String>),
+}
+
+/// A handle the teams side (issue 4) uses to reach sfb users: the delivery port.
+#[derive(Debug, Clone)]
+pub struct SipHandle {
+    tx: mpsc::UnboundedSender<Input>,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Input")
+    }
+}
+
+#[async_trait::async_trait]
+impl SfbDelivery for SipHandle {
+    async fn deliver_message(
+        &self,
+        from: &str,
+        to: &str,
+        content_type: &str,
+        body: bytes::Bytes,
+    ) -> Delivery {
+        let (answer, result) = oneshot::channel();
+        let sent = self.tx.send(Input::Deliver {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            content_type: content_type.to_owned(),
+            body,
+            answer,
+        });
+        if sent.is_err() {
+            return Delivery::Failed(503);
+        }
+        result.await.unwrap_or(Delivery::Failed(503))
+    }
+
+    fn set_teams_presence(&self, upn: &str, availability: Availability, note: Option<String>) {
+        let _ = self
+            .tx
+            .send(Input::TeamsPresence(upn.to_owned(), availability, note));
+    }
+}
+
+/// The running SIP server.
+#[derive(Debug)]
+pub struct SipServer {
+    handle: SipHandle,
+    task: JoinHandle<()>,
+    local: SocketAddr,
+}
+
+impl SipServer {
+    /// Starts serving on bound sockets (UDP, and TCP when given) until
+    /// `shutdown` resolves. `config.local` should be the UDP address.
+    pub fn start(
+        udp: UdpSocket,
+        tcp: Option<TcpListener>,
+        directory: Arc<dyn SipDirectory>,
+        store: Box<dyn RegistrationStore>,
+        config: SipConfig,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> SipServer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let local = config.local;
+        let engine = Engine::new(config, directory, store, wall_clock());
+        let mut acceptor = None;
+        if let Some(listener) = tcp {
+            acceptor = Some(tokio::spawn(accept_loop(listener, tx.clone())));
+        }
+        let core = Core {
+            engine,
+            udp: Arc::new(udp),
+            rx,
+            tx: tx.clone(),
+            conns: HashMap::new(),
+            by_addr: HashMap::new(),
+            port_waiters: HashMap::new(),
+            next_port_id: 1,
+        };
+        let task = tokio::spawn(async move {
+            core.run(shutdown).await;
+            if let Some(acceptor) = acceptor {
+                acceptor.abort();
+            }
+        });
+        SipServer {
+            handle: SipHandle { tx },
+            task,
+            local,
+        }
+    }
+
+    /// The delivery port.
+    pub fn handle(&self) -> SipHandle {
+        self.handle.clone()
+    }
+
+    /// The address the server is reached at.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Waits until the server stopped (after `shutdown`).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+struct Core {
+    engine: Engine,
+    udp: Arc<UdpSocket>,
+    rx: mpsc::UnboundedReceiver<Input>,
+    tx: mpsc::UnboundedSender<Input>,
+    conns: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>>,
+    by_addr: HashMap<SocketAddr, u64>,
+    port_waiters: HashMap<u64, oneshot::Sender<Delivery>>,
+    next_port_id: u64,
+}
+
+impl Core {
+    async fn run(mut self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        tokio::pin!(shutdown);
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let wake = self
+                .engine
+                .next_timeout()
+                .map(|at| at.saturating_sub(wall_clock()))
+                .unwrap_or(Duration::from_secs(1));
+            let udp = self.udp.clone();
+            tokio::select! {
+                () = &mut shutdown => break,
+                received = udp.recv_from(&mut buf) => {
+                    if let Ok((n, from)) = received {
+                        let bytes = buf.get(..n).unwrap_or_default();
+                        self.engine.receive(wall_clock(), Peer::udp(from), bytes);
+                    }
+                }
+                input = self.rx.recv() => match input {
+                    Some(input) => self.input(input),
+                    None => break,
+                },
+                () = tokio::time::sleep(wake) => self.engine.poll(wall_clock()),
+            }
+            self.flush().await;
+        }
+    }
+
+    fn input(&mut self, input: Input) {
+        let now = wall_clock();
+        match input {
+            Input::Tcp(peer, Ok(message)) => self.engine.receive_message(now, peer, message),
+            Input::Tcp(peer, Err(WireError::Version(request))) => {
+                let response = request.response(505, "Version Not Supported", None);
+                self.send_tcp(peer, response.to_bytes());
+            }
+            Input::Tcp(_, Err(_)) => {}
+            Input::Opened(id, addr, writer) => {
+                self.conns.insert(id, writer);
+                self.by_addr.insert(addr, id);
+            }
+            Input::Closed(id) => {
+                self.conns.remove(&id);
+                self.by_addr.retain(|_, c| *c != id);
+            }
+            Input::Deliver {
+                from,
+                to,
+                content_type,
+                body,
+                answer,
+            } => {
+                let id = self.next_port_id;
+                self.next_port_id += 1;
+                match self
+                    .engine
+                    .port_deliver_message(now, id, &from, &to, &content_type, body)
+                {
+                    PortStart::Sent(_) => {
+                        self.port_waiters.insert(id, answer);
+                    }
+                    PortStart::NoContact => {
+                        let _ = answer.send(Delivery::NoContact);
+                    }
+                    PortStart::UnknownUser => {
+                        let _ = answer.send(Delivery::UnknownUser);
+                    }
+                }
+            }
+            Input::TeamsPresence(upn, availability, note) => {
+                self.engine
+                    .set_teams_presence(now, &upn, availability, note);
+            }
+        }
+    }
+
+    async fn flush(&mut self) {
+        for event in self.engine.take_events() {
+            let EngineEvent::PortResult { id, status } = event;
+            if let Some(waiter) = self.port_waiters.remove(&id) {
+                let outcome = match status {
+                    200..=299 => Delivery::Delivered,
+                    480 => Delivery::NoContact,
+                    code => Delivery::Failed(code),
+                };
+                let _ = waiter.send(outcome);
+            }
+        }
+        for Outgoing { to, bytes } in self.engine.take_output() {
+            match to.transport {
+                Transport::Udp => {
+                    if let Err(e) = self.udp.send_to(&bytes, to.addr).await {
+                        tracing::debug!("udp send to {}: {e}", to.addr);
+                    }
+                }
+                Transport::Tcp => self.send_tcp(to, bytes),
+            }
+        }
+    }
+
+    fn send_tcp(&mut self, to: Peer, bytes: Vec<u8>) {
+        let conn = to
+            .conn
+            .filter(|c| self.conns.contains_key(c))
+            .or_else(|| self.by_addr.get(&to.addr).copied());
+        if let Some(writer) = conn.and_then(|c| self.conns.get(&c))
+            && writer.send(bytes.clone()).is_ok()
+        {
+            return;
+        }
+        // No open connection: dial one and send on it.
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            match TcpStream::connect(to.addr).await {
+                Ok(stream) => {
+                    let writer = serve_connection(stream, to.addr, tx);
+                    let _ = writer.send(bytes);
+                }
+                Err(e) => tracing::debug!("tcp connect {}: {e}", to.addr),
+            }
+        });
+    }
+}
+
+static NEXT_CONN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+async fn accept_loop(listener: TcpListener, tx: mpsc::UnboundedSender<Input>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                serve_connection(stream, addr, tx.clone());
+            }
+            Err(e) => {
+                tracing::warn!("tcp accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Starts the reader and writer tasks of a connection; returns the writer.
+fn serve_connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    tx: mpsc::UnboundedSender<Input>,
+) -> mpsc::UnboundedSender<Vec<u8>> {
+    let id = NEXT_CONN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let _ = stream.set_nodelay(true);
+    let (mut read, mut write) = stream.into_split();
+    let (writer, mut outbox) = mpsc::unbounded_channel::<Vec<u8>>();
+    let _ = tx.send(Input::Opened(id, addr, writer.clone()));
+    tokio::spawn(async move {
+        while let Some(bytes) = outbox.recv().await {
+            if write.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut framer = StreamFramer::default();
+        let mut buf = vec![0u8; 16 * 1024];
+        let peer = Peer::tcp(addr, id);
+        loop {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => match framer.push(buf.get(..n).unwrap_or_default()) {
+                    Ok(messages) => {
+                        for message in messages {
+                            let _ = tx.send(Input::Tcp(peer, message));
+                        }
+                    }
+                    Err(_) => break, // framing lost (RFC 3261 §18.3): close
+                },
+            }
+        }
+        let _ = tx.send(Input::Closed(id));
+    });
+    writer
+}
