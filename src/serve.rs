@@ -33,7 +33,7 @@ pub struct ServeArgs {
 pub struct Listeners {
     /// The HTTP listener.
     pub http: TcpListener,
-    /// The SIP UDP socket. Reserved only: the SIP edge comes later.
+    /// The SIP UDP socket (TCP is bound on the same address by `run`).
     pub sip_udp: UdpSocket,
 }
 
@@ -148,14 +148,30 @@ pub async fn run(
             "directory loaded"
         );
     }
+    // The sfb side (coexist-sip): UDP, and TCP on the same address when it is free.
+    let sip_tcp = TcpListener::bind(sip).await.ok();
+    let (sip_stop, sip_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sip_server = coexist_sip::SipServer::start(
+        listeners.sip_udp,
+        sip_tcp,
+        Arc::new(coexist_sip::CoreDirectory::new(directory.clone())),
+        Box::new(coexist_sip::registrar::FileStore::new(
+            config.data_dir.join("registrations.jsonl"),
+        )),
+        coexist_sip::SipConfig::new(sip),
+        async move {
+            let _ = sip_stopped.await;
+        },
+    );
     println!("coexist listening http={http} sip={sip}");
     std::io::stdout().flush().map_err(io("stdout"))?;
     axum::serve(listeners.http, router)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(io("http server"))?;
+    let _ = sip_stop.send(());
+    sip_server.wait().await;
     directory.close().await;
-    drop(listeners.sip_udp);
     tracing::info!("stopped; database closed");
     Ok(())
 }
