@@ -696,6 +696,22 @@ fn the_admin_cli_speaks_cmdlets_with_tables_and_json() {
         "{explained}"
     );
     assert!(ok(&["lint", "--tenant", "contoso"]).contains("R8.3"));
+    // A phone number survives the query string (a bare `+` would read as a space).
+    let pstn = ok(&[
+        "--json",
+        "explain",
+        "--from",
+        "alice@contoso.test",
+        "--client",
+        "sfb",
+        "--to",
+        "+33123456789",
+    ]);
+    let pstn: Value = serde_json::from_str(&pstn).unwrap();
+    assert_eq!(
+        (pstn["scope"].clone(), pstn["code"].clone()),
+        (json!("pstn"), json!("NoVoice"))
+    );
 
     let csv = dir.path().join("users.csv");
     std::fs::write(
