@@ -6,10 +6,9 @@
 //! store.
 //!
 //! This file holds the service, access checks and the commit helpers; the
-//! operations are split by subject: [`tenants`](self::tenants) (domains,
-//! tenant-wide grant, federation), [`users`](self::users) (users and their
-//! grants), [`interop`](self::interop) (R9 policies), [`tokens`](self::tokens)
-//! (tenant tokens, password checks).
+//! operations are split by subject: `tenants.rs` (domains, tenant-wide
+//! grant, federation), `users.rs` (users and their grants), `interop.rs` (R9
+//! policies), `tokens.rs` (tenant tokens, password checks).
 
 use crate::clock::Clock;
 use crate::credentials::token_digest;
