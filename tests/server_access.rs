@@ -225,6 +225,21 @@ fn a_tenant_token_cannot_read_or_change_another_tenant() {
         403,
         "Forbidden",
     );
+    problem(
+        &s.call(
+            "PUT",
+            "/v1/tenants/fabrikam/peers/pstn/gw",
+            t,
+            Some(json!({"address": "gw.test:5060"})),
+        ),
+        403,
+        "Forbidden",
+    );
+    problem(
+        &s.call("GET", "/v1/tenants/fabrikam/peers", t, None),
+        403,
+        "Forbidden",
+    );
     let csv = b"upn\nx@fabrikam.test\n";
     problem(
         &s.raw(
@@ -507,6 +522,14 @@ fn restart_loses_nothing_that_was_acknowledged() {
         .as_str()
         .unwrap()
         .to_owned();
+    expect(
+        &s.admin(
+            "PUT",
+            "/v1/tenants/contoso/peers/hybrid/onprem",
+            Some(json!({"address": "sfb.contoso.test:5061", "transport": "tcp"})),
+        ),
+        200,
+    );
     let audit_before = s.admin("GET", "/v1/audit?limit=1000", None).body;
     let tenant_before = s.admin("GET", "/v1/tenants/contoso", None).body;
     assert!(s.stop().success());
@@ -516,6 +539,8 @@ fn restart_loses_nothing_that_was_acknowledged() {
         s.admin("GET", "/v1/tenants/contoso", None).body,
         tenant_before
     );
+    let peers = s.admin("GET", "/v1/tenants/contoso/peers", None);
+    assert_eq!(peers.body["peers"][0]["address"], "sfb.contoso.test:5061");
     assert_eq!(
         s.admin("GET", "/v1/audit?limit=1000", None).body,
         audit_before

@@ -724,3 +724,93 @@ fn tenants_can_be_changed_and_removed_with_their_users() {
     // The name and domains are free again.
     tenant(&s, "contoso", "contoso.test", "online");
 }
+
+#[test]
+fn peer_links_are_kept_per_tenant_validated_and_audited() {
+    let (_dir, s) = started();
+    tenant(&s, "contoso", "contoso.test", "hybrid");
+    let put = |path: &str, body: Value| {
+        s.admin(
+            "PUT",
+            &format!("/v1/tenants/contoso/peers/{path}"),
+            Some(body),
+        )
+    };
+    let peer = put(
+        "hybrid/onprem",
+        json!({"address": "sfb.contoso.test:5061", "transport": "tcp"}),
+    );
+    assert_eq!(expect(&peer, 200)["kind"], "hybrid");
+    // R10.2: one hybrid peer per tenant.
+    let second = put("hybrid/other", json!({"address": "10.0.0.2:5060"}));
+    assert_eq!(problem(&second, 409, "AlreadyExists")["field"], "name");
+    // A federation peer must say which domains it reaches (R3.4).
+    let bare = put(
+        "federation/partner",
+        json!({"address": "sip.fabrikam.test:5060"}),
+    );
+    assert_eq!(problem(&bare, 400, "InvalidField")["field"], "domains");
+    expect(
+        &put(
+            "federation/partner",
+            json!({"address": "sip.fabrikam.test:5060", "domains": ["fabrikam.test"]}),
+        ),
+        200,
+    );
+    expect(
+        &put("pstn/trunk", json!({"address": "192.0.2.10:5060"})),
+        200,
+    );
+    for (path, body, field) in [
+        ("pstn/trunk", json!({"address": "no-port"}), "address"),
+        ("pstn/trunk", json!({"address": "gw.test:0"}), "address"),
+        (
+            "pstn/trunk",
+            json!({"address": "gw.test:5060", "transport": "sctp"}),
+            "transport",
+        ),
+        (
+            "carrier-pigeon/x",
+            json!({"address": "gw.test:5060"}),
+            "kind",
+        ),
+    ] {
+        assert_eq!(
+            problem(&put(path, body), 400, "InvalidField")["field"],
+            field,
+            "{path}"
+        );
+    }
+    let peers = s.admin("GET", "/v1/tenants/contoso/peers", None);
+    let names: Vec<String> = expect(&peers, 200)["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}/{}",
+                p["kind"].as_str().unwrap(),
+                p["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(names, ["hybrid/onprem", "federation/partner", "pstn/trunk"]);
+    expect(
+        &s.admin("DELETE", "/v1/tenants/contoso/peers/pstn/trunk", None),
+        204,
+    );
+    problem(
+        &s.admin("DELETE", "/v1/tenants/contoso/peers/pstn/trunk", None),
+        404,
+        "UnknownPeer",
+    );
+    let audit = s.admin("GET", "/v1/audit?target=pstn/trunk", None);
+    assert_eq!(audit.body["entries"].as_array().unwrap().len(), 2);
+    // Through the CLI too.
+    let output = s.cli(&["get-peer", "--tenant", "contoso"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("sfb.contoso.test:5061") && !text.contains("192.0.2.10"),
+        "{text}"
+    );
+}

@@ -210,6 +210,46 @@ pub enum Verb {
         #[arg(long)]
         label: String,
     },
+    /// Create or replace a peer link: the tenant's onprem SIP server
+    /// (hybrid), another deployment (federation) or a PSTN gateway.
+    SetPeer {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// hybrid | federation | pstn.
+        #[arg(long)]
+        kind: String,
+        /// The peer's name.
+        #[arg(long)]
+        name: String,
+        /// host:port of the remote SIP server.
+        #[arg(long)]
+        address: String,
+        /// udp | tcp.
+        #[arg(long)]
+        transport: Option<String>,
+        /// A domain reached through it (repeat; federation needs one).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+    },
+    /// A tenant's peer links.
+    GetPeer {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Remove a peer link.
+    RemovePeer {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// hybrid | federation | pstn.
+        #[arg(long)]
+        kind: String,
+        /// The peer's name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 /// A user's fields as flags.

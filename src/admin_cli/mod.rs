@@ -382,6 +382,52 @@ fn run_verb(client: &Client, verb: &Verb) -> Result<(Value, String), AdminError>
             );
             (value, human)
         }
+        Verb::SetPeer {
+            tenant,
+            kind,
+            name,
+            address,
+            transport,
+            domains,
+        } => {
+            let mut body = json!({ "address": address, "domains": domains });
+            if let Some(transport) = transport {
+                body["transport"] = json!(transport);
+            }
+            let path = format!(
+                "/v1/tenants/{}/peers/{}/{}",
+                seg(tenant),
+                seg(kind),
+                seg(name)
+            );
+            let value = client.call("PUT", &path, Some(Body::Json(body)))?;
+            let human = details(&value);
+            (value, human)
+        }
+        Verb::GetPeer { tenant } => {
+            let value = client.call("GET", &format!("/v1/tenants/{}/peers", seg(tenant)), None)?;
+            let human = table(
+                &["KIND", "NAME", "ADDRESS", "TRANSPORT", "DOMAINS"],
+                rows(
+                    &value["peers"],
+                    &["kind", "name", "address", "transport", "domains"],
+                ),
+            );
+            (value, human)
+        }
+        Verb::RemovePeer { tenant, kind, name } => {
+            let path = format!(
+                "/v1/tenants/{}/peers/{}/{}",
+                seg(tenant),
+                seg(kind),
+                seg(name)
+            );
+            client.call("DELETE", &path, None)?;
+            (
+                json!({ "removed": format!("{kind}/{name}") }),
+                format!("removed peer {kind}/{name}"),
+            )
+        }
     })
 }
 

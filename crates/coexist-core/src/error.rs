@@ -22,6 +22,9 @@ pub enum DirectoryError {
     /// No such user.
     #[error("unknown user '{0}'")]
     UnknownUser(String),
+    /// No such peer.
+    #[error("unknown peer '{0}'")]
+    UnknownPeer(String),
     /// No such interop policy.
     #[error("unknown interop policy '{0}'")]
     UnknownInteropPolicy(String),
@@ -76,6 +79,7 @@ impl DirectoryError {
             DirectoryError::UnknownTenant(_) => "UnknownTenant",
             DirectoryError::UnknownUser(_) => "UnknownUser",
             DirectoryError::UnknownInteropPolicy(_) => "UnknownInteropPolicy",
+            DirectoryError::UnknownPeer(_) => "UnknownPeer",
             DirectoryError::Conflict { .. } => "AlreadyExists",
             DirectoryError::Refused { refusal, .. } => refusal.code.as_str(),
             DirectoryError::Forbidden(_) => "Forbidden",

@@ -29,10 +29,10 @@ pub mod state;
 pub mod views;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use directory::Directory;
+pub use directory::{Directory, PeerFields};
 pub use error::DirectoryError;
 pub use fields::{TenantFields, UserFields};
 pub use import::{ImportReport, LineIssue};
-pub use model::{Actor, AuditEntry, AuditQuery, Tenant, TenantToken, User};
+pub use model::{Actor, AuditEntry, AuditQuery, Peer, PeerKind, Tenant, TenantToken, User};
 pub use ports::{Change, DirectoryStore, MemoryStore, Snapshot, StoreError};
 pub use views::{ConversionLine, EffectiveView, RefusalView};

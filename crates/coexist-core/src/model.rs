@@ -189,3 +189,65 @@ pub struct AuditQuery {
 fn is_some<S: serde::Serializer, T>(value: &Option<T>, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_bool(value.is_some())
 }
+
+/// What a peer link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum PeerKind {
+    /// The tenant's on-premises SIP server, serving its onprem-homed users
+    /// (R10.1, R10.2).
+    Hybrid,
+    /// Another deployment, serving other tenants' domains (R3.4).
+    Federation,
+    /// A PSTN gateway (SIP trunk, R6).
+    Pstn,
+}
+
+impl PeerKind {
+    /// Every kind.
+    pub const ALL: [PeerKind; 3] = [PeerKind::Hybrid, PeerKind::Federation, PeerKind::Pstn];
+
+    /// The spelling in URLs and JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PeerKind::Hybrid => "hybrid",
+            PeerKind::Federation => "federation",
+            PeerKind::Pstn => "pstn",
+        }
+    }
+}
+
+impl std::str::FromStr for PeerKind {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        PeerKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(value.trim()))
+            .ok_or_else(|| {
+                format!("unknown peer kind '{value}'; valid values: hybrid, federation, pstn")
+            })
+    }
+}
+
+/// A SIP link from a tenant to a server outside this deployment. The SIP
+/// edge uses them; the directory only keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Peer {
+    /// The tenant it belongs to.
+    pub tenant: String,
+    /// What it is for.
+    pub kind: PeerKind,
+    /// Its name within the tenant and kind.
+    pub name: String,
+    /// `host:port` of the remote SIP server.
+    pub address: String,
+    /// `udp` or `tcp`.
+    pub transport: String,
+    /// The domains reached through it (federation: the partner's domains).
+    pub domains: Vec<String>,
+    /// When it was last set.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub updated_at: Timestamp,
+}

@@ -2,7 +2,7 @@
 //! terms. `coexist-store` implements it for SQLite (and later PostgreSQL);
 //! [`MemoryStore`] is the reference implementation for tests.
 
-use crate::model::{AuditEntry, AuditQuery, Tenant, TenantToken, User};
+use crate::model::{AuditEntry, AuditQuery, Peer, PeerKind, Tenant, TenantToken, User};
 use async_trait::async_trait;
 use coexist_policy::InteropPolicy;
 use std::sync::Mutex;
@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub interop_policies: Vec<(String, InteropPolicy)>,
     /// Tenant-scoped tokens.
     pub tokens: Vec<TenantToken>,
+    /// Peer links.
+    pub peers: Vec<Peer>,
 }
 
 /// One durable change.
@@ -42,6 +44,10 @@ pub enum Change<'a> {
     PutInteropPolicy(&'a str, &'a InteropPolicy),
     /// Store a tenant-scoped token.
     PutToken(&'a TenantToken),
+    /// Create or replace a peer link.
+    PutPeer(&'a Peer),
+    /// Delete a peer link: tenant, kind, name.
+    DeletePeer(&'a str, PeerKind, &'a str),
 }
 
 /// An audit entry before the store gives it an id.
@@ -98,6 +104,7 @@ impl DirectoryStore for MemoryStore {
                     snapshot.tenants.retain(|t| t.name != name);
                     snapshot.users.retain(|u| u.tenant != name);
                     snapshot.tokens.retain(|t| t.tenant != name);
+                    snapshot.peers.retain(|p| p.tenant != name);
                 }
                 Change::PutUser(user) => {
                     snapshot.users.retain(|u| u.upn != user.upn);
@@ -115,6 +122,15 @@ impl DirectoryStore for MemoryStore {
                     snapshot.interop_policies.push((name.to_owned(), *policy));
                 }
                 Change::PutToken(token) => snapshot.tokens.push(token.clone()),
+                Change::PutPeer(peer) => {
+                    snapshot.peers.retain(|p| {
+                        (&p.tenant, p.kind, &p.name) != (&peer.tenant, peer.kind, &peer.name)
+                    });
+                    snapshot.peers.push(peer.clone());
+                }
+                Change::DeletePeer(tenant, kind, name) => snapshot.peers.retain(|p| {
+                    (p.tenant.as_str(), p.kind, p.name.as_str()) != (tenant, kind, name)
+                }),
             }
         }
         for entry in audit {

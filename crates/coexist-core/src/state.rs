@@ -3,7 +3,7 @@
 //! update it only after the store has committed, so it never shows what is
 //! not durable.
 
-use crate::model::{Tenant, TenantToken, User};
+use crate::model::{Peer, PeerKind, Tenant, TenantToken, User};
 use crate::ports::Snapshot;
 use coexist_policy::InteropPolicy;
 use coexist_policy::legacy::built_in_interop_policy;
@@ -21,6 +21,7 @@ pub struct State {
     pub(crate) by_domain: HashMap<String, String>,
     pub(crate) interop_policies: BTreeMap<String, InteropPolicy>,
     pub(crate) tokens: HashMap<String, TenantToken>,
+    pub(crate) peers: BTreeMap<(String, PeerKind, String), Peer>,
 }
 
 impl State {
@@ -38,6 +39,9 @@ impl State {
         }
         for token in snapshot.tokens {
             state.tokens.insert(token.digest.clone(), token);
+        }
+        for peer in snapshot.peers {
+            state.put_peer(peer);
         }
         state.version = 1;
         state
@@ -108,6 +112,39 @@ impl State {
         self.tokens.get(digest)
     }
 
+    /// A tenant's peers, by kind and name.
+    pub fn peers_of<'a>(&'a self, tenant: &'a str) -> impl Iterator<Item = &'a Peer> + 'a {
+        self.peers
+            .range((tenant.to_owned(), PeerKind::Hybrid, String::new())..)
+            .take_while(move |((t, _, _), _)| t == tenant)
+            .map(|(_, peer)| peer)
+    }
+
+    /// One peer.
+    pub fn peer(&self, tenant: &str, kind: PeerKind, name: &str) -> Option<&Peer> {
+        self.peers.get(&(tenant.to_owned(), kind, name.to_owned()))
+    }
+
+    /// The federation peer that reaches `domain`, in any tenant.
+    pub fn federation_peer_for(&self, domain: &str) -> Option<&Peer> {
+        self.peers.values().find(|p| {
+            p.kind == PeerKind::Federation
+                && p.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+        })
+    }
+
+    pub(crate) fn put_peer(&mut self, peer: Peer) {
+        self.peers
+            .insert((peer.tenant.clone(), peer.kind, peer.name.clone()), peer);
+        self.version += 1;
+    }
+
+    pub(crate) fn remove_peer(&mut self, tenant: &str, kind: PeerKind, name: &str) {
+        self.peers
+            .remove(&(tenant.to_owned(), kind, name.to_owned()));
+        self.version += 1;
+    }
+
     pub(crate) fn put_tenant(&mut self, tenant: Tenant) {
         if let Some(old) = self.tenants.get(&tenant.name) {
             for domain in &old.domains {
@@ -135,6 +172,7 @@ impl State {
             }
         }
         self.tokens.retain(|_, token| token.tenant != name);
+        self.peers.retain(|(tenant, _, _), _| tenant != name);
         self.version += 1;
     }
 

@@ -12,7 +12,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use coexist_core::{
-    AuditQuery, EffectiveView, ImportReport, Tenant, TenantFields, User, UserFields,
+    AuditQuery, EffectiveView, ImportReport, Peer, PeerFields, PeerKind, Tenant, TenantFields,
+    User, UserFields,
 };
 use coexist_policy::legacy::DefaultClient;
 use coexist_policy::{Client, FederationSettings, InteropPolicy, UpgradePolicy};
@@ -282,6 +283,53 @@ pub async fn apply_interop_conversion(
 ) -> Reply {
     let lines = s.directory.apply_interop_conversion(&actor, &name).await?;
     ok(json!({ "tenant": name, "dry_run": false, "converted": lines.len(), "users": lines }))
+}
+
+fn peer_kind(kind: &str) -> Result<PeerKind, Problem> {
+    kind.parse().map_err(|e: String| Problem::invalid("kind", e))
+}
+
+/// The tenant's peer links: hybrid peer, federation peers, PSTN gateways.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/peers", tag = "peers",
+    params(("tenant" = String, Path, description = "tenant name")),
+    responses((status = 200, description = "`{peers}`")))]
+pub async fn list_peers(State(s): State<AppState>, Caller(actor): Caller, Path(name): Path<String>) -> Reply {
+    ok(json!({ "peers": s.directory.peers(&actor, &name)? }))
+}
+
+/// Creates or replaces a peer link (at most one hybrid peer per tenant).
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/peers/{kind}/{name}", tag = "peers",
+    request_body = PeerFields,
+    params(("tenant" = String, Path, description = "tenant name"),
+           ("kind" = String, Path, description = "hybrid|federation|pstn"),
+           ("name" = String, Path, description = "peer name")),
+    responses((status = 200, description = "the peer", body = Peer),
+              (status = 400, description = "invalid field", body = ProblemDoc)))]
+pub async fn put_peer(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path((tenant, kind, name)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Reply {
+    let kind = peer_kind(&kind)?;
+    let fields: PeerFields = parse_json(&body)?;
+    ok(s.directory.put_peer(&actor, &tenant, kind, &name, fields).await?)
+}
+
+/// Removes a peer link.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/peers/{kind}/{name}", tag = "peers",
+    params(("tenant" = String, Path, description = "tenant name"),
+           ("kind" = String, Path, description = "hybrid|federation|pstn"),
+           ("name" = String, Path, description = "peer name")),
+    responses((status = 204, description = "removed"), (status = 404, description = "unknown peer", body = ProblemDoc)))]
+pub async fn delete_peer(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path((tenant, kind, name)): Path<(String, String, String)>,
+) -> Reply {
+    let kind = peer_kind(&kind)?;
+    s.directory.delete_peer(&actor, &tenant, kind, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Makes a tenant-scoped token (admin token only); the secret is shown once.

@@ -52,6 +52,7 @@ impl AppState {
         admin::create_tenant, admin::list_tenants, admin::get_tenant, admin::patch_tenant,
         admin::delete_tenant, admin::grant_tenant, admin::set_federation, admin::lint,
         admin::interop_conversion, admin::apply_interop_conversion, admin::create_token,
+        admin::list_peers, admin::put_peer, admin::delete_peer,
         admin::create_user, admin::list_users, admin::import_users,
         admin::get_user, admin::patch_user, admin::delete_user,
         admin::grant_user, admin::effective, admin::grant_interop,
@@ -63,6 +64,7 @@ impl AppState {
         admin::FederationBody, admin::InteropPolicyBody, admin::TokenBody, admin::ProblemDoc,
         coexist_core::Tenant, coexist_core::User, coexist_core::EffectiveView,
         coexist_core::ImportReport, coexist_core::LineIssue, coexist_core::AuditEntry,
+        coexist_core::PeerFields, coexist_core::Peer, coexist_core::PeerKind,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -119,6 +121,11 @@ pub fn router(state: AppState) -> Router {
             get(admin::interop_conversion).post(admin::apply_interop_conversion),
         )
         .route("/v1/tenants/{tenant}/tokens", post(admin::create_token))
+        .route("/v1/tenants/{tenant}/peers", get(admin::list_peers))
+        .route(
+            "/v1/tenants/{tenant}/peers/{kind}/{name}",
+            put(admin::put_peer).delete(admin::delete_peer),
+        )
         .route(
             "/v1/tenants/{tenant}/users",
             post(admin::create_user).get(admin::list_users),

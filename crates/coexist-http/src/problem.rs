@@ -71,7 +71,8 @@ impl From<DirectoryError> for Problem {
             DirectoryError::Invalid { .. } => StatusCode::BAD_REQUEST,
             DirectoryError::UnknownTenant(_)
             | DirectoryError::UnknownUser(_)
-            | DirectoryError::UnknownInteropPolicy(_) => StatusCode::NOT_FOUND,
+            | DirectoryError::UnknownInteropPolicy(_)
+            | DirectoryError::UnknownPeer(_) => StatusCode::NOT_FOUND,
             DirectoryError::Conflict { .. } | DirectoryError::Refused { .. } => {
                 StatusCode::CONFLICT
             }

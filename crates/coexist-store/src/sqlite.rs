@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use coexist_core::credentials::Credentials;
 use coexist_core::{
-    AuditEntry, AuditQuery, Change, DirectoryStore, Snapshot, StoreError, Tenant, TenantToken,
-    Timestamp, User,
+    AuditEntry, AuditQuery, Change, DirectoryStore, Peer, Snapshot, StoreError, Tenant,
+    TenantToken, Timestamp, User,
 };
 use coexist_policy::InteropPolicy;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -25,11 +25,14 @@ const BULK_ROWS: usize = 1500;
 /// in the binary (listed here rather than by `sqlx::migrate!`, which would
 /// pull in sqlx's compile-time macro machinery).
 fn migrator() -> Migrator {
-    const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "directory",
-        include_str!("../migrations/0001_directory.sql"),
-    )];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "directory",
+            include_str!("../migrations/0001_directory.sql"),
+        ),
+        (2, "peers", include_str!("../migrations/0002_peers.sql")),
+    ];
     Migrator {
         migrations: Cow::Owned(
             MIGRATIONS
@@ -224,7 +227,7 @@ impl SqliteStore {
         match *change {
             Change::PutTenant(tenant) => Self::put_tenant(tx, tenant).await?,
             Change::DeleteTenant(name) => {
-                for table in ["tenant_tokens", "users"] {
+                for table in ["peers", "tenant_tokens", "users"] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE tenant = ?"))
                         .bind(name)
                         .execute(&mut **tx)
@@ -263,6 +266,34 @@ impl SqliteStore {
                 .execute(&mut **tx)
                 .await
                 .map_err(err)?;
+            }
+            Change::PutPeer(peer) => {
+                sqlx::query(
+                    "INSERT INTO peers (tenant, kind, name, address, transport, domains, updated_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (tenant, kind, name) DO UPDATE SET address = excluded.address,
+                       transport = excluded.transport, domains = excluded.domains,
+                       updated_at = excluded.updated_at",
+                )
+                .bind(&peer.tenant)
+                .bind(peer.kind.as_str())
+                .bind(&peer.name)
+                .bind(&peer.address)
+                .bind(&peer.transport)
+                .bind(serde_json::to_string(&peer.domains).map_err(err)?)
+                .bind(peer.updated_at.millis())
+                .execute(&mut **tx)
+                .await
+                .map_err(err)?;
+            }
+            Change::DeletePeer(tenant, kind, name) => {
+                sqlx::query("DELETE FROM peers WHERE tenant = ? AND kind = ? AND name = ?")
+                    .bind(tenant)
+                    .bind(kind.as_str())
+                    .bind(name)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(err)?;
             }
             Change::PutToken(token) => {
                 sqlx::query(
@@ -333,6 +364,22 @@ impl DirectoryStore for SqliteStore {
                 tenant: row.try_get("tenant").map_err(err)?,
                 label: row.try_get("label").map_err(err)?,
                 created_at: Timestamp(row.try_get("created_at").map_err(err)?),
+            });
+        }
+        for row in sqlx::query("SELECT * FROM peers")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?
+        {
+            let domains: String = row.try_get("domains").map_err(err)?;
+            snapshot.peers.push(Peer {
+                tenant: row.try_get("tenant").map_err(err)?,
+                kind: parse("kind", &row.try_get::<String, _>("kind").map_err(err)?)?,
+                name: row.try_get("name").map_err(err)?,
+                address: row.try_get("address").map_err(err)?,
+                transport: row.try_get("transport").map_err(err)?,
+                domains: serde_json::from_str(&domains).map_err(err)?,
+                updated_at: Timestamp(row.try_get("updated_at").map_err(err)?),
             });
         }
         Ok(snapshot)

@@ -5,8 +5,8 @@
 
 use coexist_core::credentials::Credentials;
 use coexist_core::{
-    AuditEntry, AuditQuery, Change, DirectoryStore, MemoryStore, Tenant, TenantToken, Timestamp,
-    User,
+    AuditEntry, AuditQuery, Change, DirectoryStore, MemoryStore, Peer, PeerKind, Tenant,
+    TenantToken, Timestamp, User,
 };
 use coexist_policy::legacy::built_in_interop_policy;
 use coexist_policy::{Cloud, FederationSettings, Homing, Topology, UpgradePolicy, Voice};
@@ -73,6 +73,15 @@ where
         .map(|i| user(&format!("u{i}@fabrikam.test"), "fabrikam", None))
         .collect();
     let policy = built_in_interop_policy("DisallowOverrideCallingTeamsChatTeams").unwrap();
+    let peer = Peer {
+        tenant: "fabrikam".into(),
+        kind: PeerKind::Federation,
+        name: "partner".into(),
+        address: "sip.partner.test:5060".into(),
+        transport: "tcp".into(),
+        domains: vec!["partner.test".into()],
+        updated_at: Timestamp(4),
+    };
     let token = TenantToken {
         digest: "d1".into(),
         tenant: "fabrikam".into(),
@@ -96,6 +105,7 @@ where
                 Change::PutUsers(&many),
                 Change::PutInteropPolicy("Custom", &policy),
                 Change::PutToken(&token),
+                Change::PutPeer(&peer),
             ],
             &[audit("fabrikam", "fabrikam")],
         )
@@ -139,6 +149,7 @@ where
         vec![("Custom".to_owned(), policy)]
     );
     assert_eq!(snapshot.tokens, vec![token]);
+    assert_eq!(snapshot.peers, vec![peer]);
 
     // Audit: oldest first; newest N without a cursor, paging after one.
     let all = store
@@ -196,6 +207,7 @@ where
     assert_eq!(snapshot.tenants.len(), 1);
     assert!(snapshot.users.is_empty());
     assert!(snapshot.tokens.is_empty());
+    assert!(snapshot.peers.is_empty());
     assert_eq!(
         store
             .audit(&AuditQuery {

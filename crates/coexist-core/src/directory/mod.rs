@@ -16,9 +16,11 @@ use crate::error::{DirectoryError, Result};
 use crate::model::{Actor, AuditEntry, AuditQuery, Tenant, User};
 use crate::ports::{Change, DirectoryStore};
 use crate::state::State;
+pub use peers::PeerFields;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod interop;
+mod peers;
 mod tenants;
 mod tokens;
 mod users;
