@@ -813,4 +813,40 @@ fn peer_links_are_kept_per_tenant_validated_and_audited() {
         text.contains("sfb.contoso.test:5061") && !text.contains("192.0.2.10"),
         "{text}"
     );
+    let set = s.cli(&[
+        "set-peer",
+        "--tenant",
+        "contoso",
+        "--kind",
+        "pstn",
+        "--name",
+        "gw2",
+        "--address",
+        "gw2.contoso.test:5060",
+    ]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let removed = s.cli(&[
+        "remove-peer",
+        "--tenant",
+        "contoso",
+        "--kind",
+        "pstn",
+        "--name",
+        "gw2",
+    ]);
+    assert!(removed.status.success());
+    let again = s.cli(&[
+        "remove-peer",
+        "--tenant",
+        "contoso",
+        "--kind",
+        "pstn",
+        "--name",
+        "gw2",
+    ]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("404 UnknownPeer"));
 }

@@ -213,15 +213,8 @@ pub enum Verb {
     /// Create or replace a peer link: the tenant's onprem SIP server
     /// (hybrid), another deployment (federation) or a PSTN gateway.
     SetPeer {
-        /// The tenant.
-        #[arg(long)]
-        tenant: String,
-        /// hybrid | federation | pstn.
-        #[arg(long)]
-        kind: String,
-        /// The peer's name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        peer: PeerId,
         /// host:port of the remote SIP server.
         #[arg(long)]
         address: String,
@@ -240,16 +233,35 @@ pub enum Verb {
     },
     /// Remove a peer link.
     RemovePeer {
-        /// The tenant.
-        #[arg(long)]
-        tenant: String,
-        /// hybrid | federation | pstn.
-        #[arg(long)]
-        kind: String,
-        /// The peer's name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        peer: PeerId,
     },
+}
+
+/// Which peer link: tenant, kind and name.
+#[derive(Debug, Args)]
+pub struct PeerId {
+    /// The tenant.
+    #[arg(long)]
+    pub(super) tenant: String,
+    /// hybrid | federation | pstn.
+    #[arg(long)]
+    pub(super) kind: String,
+    /// The peer's name.
+    #[arg(long)]
+    pub(super) name: String,
+}
+
+impl PeerId {
+    /// `/v1/tenants/{tenant}/peers/{kind}/{name}`.
+    pub(super) fn path(&self) -> String {
+        format!(
+            "/v1/tenants/{}/peers/{}/{}",
+            super::client::path_segment(&self.tenant),
+            super::client::path_segment(&self.kind),
+            super::client::path_segment(&self.name)
+        )
+    }
 }
 
 /// A user's fields as flags.

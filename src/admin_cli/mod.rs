@@ -14,7 +14,7 @@ mod args;
 mod client;
 mod render;
 
-pub use args::{AdminArgs, UserFlags, Verb};
+pub use args::{AdminArgs, PeerId, UserFlags, Verb};
 
 use client::{Body, Client, path_segment, query_value};
 use render::{cell, details, explain_text, issues_table, rows, table};
@@ -383,9 +383,7 @@ fn run_verb(client: &Client, verb: &Verb) -> Result<(Value, String), AdminError>
             (value, human)
         }
         Verb::SetPeer {
-            tenant,
-            kind,
-            name,
+            peer,
             address,
             transport,
             domains,
@@ -394,13 +392,7 @@ fn run_verb(client: &Client, verb: &Verb) -> Result<(Value, String), AdminError>
             if let Some(transport) = transport {
                 body["transport"] = json!(transport);
             }
-            let path = format!(
-                "/v1/tenants/{}/peers/{}/{}",
-                seg(tenant),
-                seg(kind),
-                seg(name)
-            );
-            let value = client.call("PUT", &path, Some(Body::Json(body)))?;
+            let value = client.call("PUT", &peer.path(), Some(Body::Json(body)))?;
             let human = details(&value);
             (value, human)
         }
@@ -415,17 +407,12 @@ fn run_verb(client: &Client, verb: &Verb) -> Result<(Value, String), AdminError>
             );
             (value, human)
         }
-        Verb::RemovePeer { tenant, kind, name } => {
-            let path = format!(
-                "/v1/tenants/{}/peers/{}/{}",
-                seg(tenant),
-                seg(kind),
-                seg(name)
-            );
-            client.call("DELETE", &path, None)?;
+        Verb::RemovePeer { peer } => {
+            client.call("DELETE", &peer.path(), None)?;
+            let removed = format!("{}/{}", peer.kind, peer.name);
             (
-                json!({ "removed": format!("{kind}/{name}") }),
-                format!("removed peer {kind}/{name}"),
+                json!({ "removed": removed }),
+                format!("removed peer {removed}"),
             )
         }
     })
