@@ -97,6 +97,11 @@ fn unknown_tenants_and_users_are_404() {
         404,
         "NotFound",
     );
+    problem(
+        &s.admin("DELETE", "/v1/upgrade-policies", None),
+        405,
+        "MethodNotAllowed",
+    );
 }
 
 #[test]

@@ -286,14 +286,19 @@ pub async fn apply_interop_conversion(
 }
 
 fn peer_kind(kind: &str) -> Result<PeerKind, Problem> {
-    kind.parse().map_err(|e: String| Problem::invalid("kind", e))
+    kind.parse()
+        .map_err(|e: String| Problem::invalid("kind", e))
 }
 
 /// The tenant's peer links: hybrid peer, federation peers, PSTN gateways.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/peers", tag = "peers",
     params(("tenant" = String, Path, description = "tenant name")),
     responses((status = 200, description = "`{peers}`")))]
-pub async fn list_peers(State(s): State<AppState>, Caller(actor): Caller, Path(name): Path<String>) -> Reply {
+pub async fn list_peers(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(name): Path<String>,
+) -> Reply {
     ok(json!({ "peers": s.directory.peers(&actor, &name)? }))
 }
 
@@ -313,7 +318,9 @@ pub async fn put_peer(
 ) -> Reply {
     let kind = peer_kind(&kind)?;
     let fields: PeerFields = parse_json(&body)?;
-    ok(s.directory.put_peer(&actor, &tenant, kind, &name, fields).await?)
+    ok(s.directory
+        .put_peer(&actor, &tenant, kind, &name, fields)
+        .await?)
 }
 
 /// Removes a peer link.
@@ -328,7 +335,9 @@ pub async fn delete_peer(
     Path((tenant, kind, name)): Path<(String, String, String)>,
 ) -> Reply {
     let kind = peer_kind(&kind)?;
-    s.directory.delete_peer(&actor, &tenant, kind, &name).await?;
+    s.directory
+        .delete_peer(&actor, &tenant, kind, &name)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

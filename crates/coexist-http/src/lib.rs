@@ -150,7 +150,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/routing/explain", get(admin::explain))
         .route("/v1/audit", get(admin::audit))
-        .fallback(|| async { problem::Problem::no_route() });
+        .fallback(|| async { problem::Problem::no_route() })
+        .method_not_allowed_fallback(|| async {
+            problem::Problem::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "this endpoint does not take that method; see /v1/openapi.json",
+            )
+        });
     api.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         metrics::track,
