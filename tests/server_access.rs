@@ -278,6 +278,20 @@ fn a_tenant_token_cannot_read_or_change_another_tenant() {
         403,
         "Forbidden",
     );
+    let policy = json!({"name": "Mine", "ChatDefaultClient": "SfB", "CallingDefaultClient": "SfB"});
+    problem(
+        &s.call("POST", "/v1/interop-policies", t, Some(policy)),
+        403,
+        "Forbidden",
+    );
+    problem(
+        &s.call("DELETE", "/v1/tenants/contoso", t, None),
+        403,
+        "Forbidden",
+    );
+    // Reading the shared catalogues is fine.
+    expect(&s.call("GET", "/v1/upgrade-policies", t, None), 200);
+    expect(&s.call("GET", "/v1/interop-policies", t, None), 200);
 
     // Fred is untouched, and only the allowed grant was recorded.
     let fred = s.admin("GET", "/v1/users/fred@fabrikam.test", None);
