@@ -52,6 +52,11 @@ pub struct SipConfig {
     pub min_expires: u32,
     /// Longest registration granted.
     pub max_expires: u32,
+    /// User-Agent substrings (case-insensitive) of clients that give up on
+    /// the first challenge when it is SHA-256 instead of using the MD5 one
+    /// after it (RFC 8760 §2.4 says to skip what they do not support):
+    /// they are offered MD5 only. sipp 3.6 and baresip 1.0 (libre) do this.
+    pub md5_only_user_agents: Vec<String>,
     /// Requests per second one source address may send (0: unlimited);
     /// beyond it: 503 with Retry-After.
     pub rate_limit_per_source: u32,
@@ -66,6 +71,7 @@ impl SipConfig {
             auth: AuthConfig::default(),
             timers: TimerValues::default(),
             phone_user_agents: vec!["Polycom".into(), "Yealink".into(), "snom".into()],
+            md5_only_user_agents: vec!["sipp".into(), "baresip".into()],
             min_expires: 10,
             max_expires: 3600,
             rate_limit_per_source: 0,
@@ -557,9 +563,18 @@ impl Engine {
         }
         let tag = self.token();
         let mut challenge = request.response(code, reason, Some(&tag));
-        for value in self.auth.challenges(&realm, now, stale) {
-            challenge.push(challenge_header, value);
+        let md5_only = request.header("User-Agent").is_some_and(|ua| {
+            let ua = ua.to_ascii_lowercase();
+            self.config
+                .md5_only_user_agents
+                .iter()
+                .any(|p| ua.contains(&p.to_ascii_lowercase()))
+        });
+        let [sha256, md5] = self.auth.challenges(&realm, now, stale);
+        if !md5_only {
+            challenge.push(challenge_header, sha256);
         }
+        challenge.push(challenge_header, md5);
         Err(challenge)
     }
 

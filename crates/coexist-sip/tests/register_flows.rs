@@ -176,3 +176,16 @@ fn registrations_survive_a_restart_with_the_file_store() {
     assert_eq!(contacts.len(), 1);
     assert_eq!(contacts[0].source.addr.port(), 5078);
 }
+
+#[test]
+fn clients_known_to_stop_at_a_sha256_challenge_are_offered_md5_only() {
+    let mut lab = Lab::new();
+    let mut old = Ua::new("alice", 5079);
+    let mut r = old.register(600);
+    r.push("User-Agent", "baresip v1.0.0 (x86_64/linux)");
+    lab.send(old.addr, &r);
+    let challenge = lab.response(old.addr);
+    let offers = challenge.header_values("WWW-Authenticate");
+    assert_eq!(offers.len(), 1);
+    assert!(offers[0].contains("algorithm=MD5"));
+}
