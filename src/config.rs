@@ -20,8 +20,8 @@ data_dir = "./coexist-data"
 listen = "127.0.0.1:8080"
 
 [sip]
-# SIP (UDP+TCP). The SIP edge is not implemented yet: the UDP    COEXIST_SIP
-# port is bound and reserved so the address is real, nothing is served.
+# The sfb side: SIP over UDP, and TCP on the same address.      COEXIST_SIP
+# Port 0 picks a free port.
 listen = "127.0.0.1:5060"
 
 [admin]
