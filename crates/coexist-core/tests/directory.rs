@@ -236,3 +236,17 @@ async fn import_reports_lines_and_applies_all_or_nothing() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn import_accepts_spreadsheet_csv_with_bom_crlf_and_any_header_case() {
+    let (dir, _) = directory().await;
+    tenant(&dir, "contoso", "contoso.test", "online").await;
+    let csv = "\u{feff}UPN,Display_Name\r\na@contoso.test,\"Smith, Ann\"\r\n";
+    let report = dir
+        .import_users(&Actor::Admin, "contoso", csv.as_bytes(), false)
+        .await
+        .unwrap();
+    assert_eq!(report.created, 1, "{report:?}");
+    let user = dir.user(&Actor::Admin, "a@contoso.test").unwrap();
+    assert_eq!(user.display_name, "Smith, Ann");
+}
