@@ -8,7 +8,12 @@ use std::process::ExitCode;
 
 /// The Teams / Skype for Business coexistence server.
 #[derive(Debug, Parser)]
-#[command(name = "coexist", version, about, propagate_version = true)]
+#[command(
+    name = "coexist",
+    version,
+    about = "The Teams / Skype for Business coexistence server, and its rules from the command line",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,7 +27,7 @@ enum Command {
     Matrix(rules_cli::MatrixArgs),
     /// Whose presence a watcher sees (R7), with no server.
     Presence(rules_cli::PresenceArgs),
-    /// Run the server (admin API now; SIP and teams edges later).
+    /// Run the server: the admin API over HTTP and the sfb side over SIP.
     Serve(coexist::serve::ServeArgs),
     /// Configuration helpers.
     Config(coexist::config::ConfigArgs),
