@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# SIP benchmark (issue 5): coexist's SIP edge against Kamailio 5.6, side by
+# side in one run, with the same sipp scenarios (bench/sipp/*.xml) on the
+# same machine. Kamailio is an in-memory registrar (usrloc db_mode 0) with
+# digest auth and a stateful relay (bench/kamailio/kamailio.cfg).
+#
+#   bench/sip-vs-kamailio.sh            (needs cargo, sipp, kamailio)
+#   STEP_SECONDS=5 RATES="500 1000 2000" REG_USERS=100000 bench/sip-vs-kamailio.sh
+#
+# For each flow — REGISTER with digest, MESSAGE relay, INVITE/BYE calls,
+# SUBSCRIBE/NOTIFY — it raises the sipp call rate step by step and keeps the
+# highest rate at which every call succeeded and the step took no longer than
+# planned (the server kept up). Then it registers REG_USERS distinct users on
+# each server and reports the memory (PSS) added per registration. Both
+# servers challenge with MD5 here: sipp 3.6 does no SHA-256 digest.
+#
+# Prints one line per measurement; copy them into BENCHMARKS.md.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+STEP_SECONDS="${STEP_SECONDS:-5}"
+RATES="${RATES:-250 500 1000 1500 2000 3000 4000 6000 8000 12000}"
+REG_USERS="${REG_USERS:-100000}"
+REG_RATE="${REG_RATE:-2000}"
+SIPP_DIR="$ROOT/bench/sipp"
+
+cargo build --release --quiet --bin coexist || exit 1
+BIN="$ROOT/target/release/coexist"
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+
+# Users: alice, bob, and REG_USERS numbered ones; password "pw-<user>-1".
+{
+  echo "upn,display_name,password"
+  echo "alice@contoso.test,alice,pw-alice-1"
+  echo "bob@contoso.test,bob,pw-bob-1"
+  awk -v n="$REG_USERS" 'BEGIN { for (i = 0; i < n; i++) printf "u%06d@contoso.test,u%06d,pw-u%06d-1\n", i, i, i }'
+} >"$WORK/users.csv"
+inf() { # inf NAME USER TARGET
+  printf 'SEQUENTIAL\n%s;contoso.test;[authentication username=%s@contoso.test password=pw-%s-1];%s\n' "$2" "$2" "$2" "$3" >"$WORK/$1.csv"
+}
+inf alice alice bob
+inf bob bob bob
+awk -v n=1000 'BEGIN { print "SEQUENTIAL"; for (i = 0; i < n; i++) printf "u%06d;contoso.test;[authentication username=u%06d@contoso.test password=pw-u%06d-1];u\n", i, i, i }' >"$WORK/reg1000.csv"
+awk -v n="$REG_USERS" 'BEGIN { print "SEQUENTIAL"; for (i = 0; i < n; i++) printf "u%06d;contoso.test;[authentication username=u%06d@contoso.test password=pw-u%06d-1];u\n", i, i, i }' >"$WORK/regall.csv"
+
+start_coexist() {
+  local http sip
+  http=$(free_port); sip=$(free_port)
+  "$BIN" serve --data-dir "$WORK/coexist" --http "127.0.0.1:$http" --sip "127.0.0.1:$sip" >"$WORK/coexist.out" 2>"$WORK/coexist.err" &
+  COEXIST_PID=$!; PIDS+=("$COEXIST_PID")
+  for _ in $(seq 1 200); do grep -q '^coexist listening' "$WORK/coexist.out" 2>/dev/null && break; sleep 0.05; done
+  export COEXIST_URL="http://127.0.0.1:$http" COEXIST_DATA_DIR="$WORK/coexist"
+  "$BIN" admin new-tenant --name contoso --domain contoso.test >/dev/null
+  "$BIN" admin import-users "$WORK/users.csv" --tenant contoso >/dev/null
+  COEXIST_SIP="127.0.0.1:$sip"
+}
+
+start_kamailio() {
+  local port
+  port=$(free_port)
+  kamailio -f "$ROOT/bench/kamailio/kamailio.cfg" -DD -E -l "udp:127.0.0.1:$port" -m 1024 -M 32 \
+    >"$WORK/kamailio.log" 2>&1 &
+  KAMAILIO_PID=$!; PIDS+=("$KAMAILIO_PID")
+  sleep 2
+  KAMAILIO_SIP="127.0.0.1:$port"
+}
+
+# pss PID…: proportional set size in kB, summed over the processes.
+pss() {
+  local total=0 pid kb
+  for pid in "$@"; do
+    kb=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+kamailio_pids() { pgrep -f "kamailio -f $ROOT/bench/kamailio/kamailio.cfg" | tr '\n' ' '; }
+
+# sipp_run SERVER SCENARIO INF RATE CALLS PORT [extra args]
+sipp_run() {
+  local server=$1 scenario=$2 inf=$3 rate=$4 calls=$5 port=$6; shift 6
+  sipp "$server" -sf "$SIPP_DIR/$scenario" -inf "$WORK/$inf.csv" -r "$rate" -m "$calls" \
+    -i 127.0.0.1 -p "$port" -mp "$(free_port)" -nostdin -timeout "$((STEP_SECONDS * 3 + 20))s" \
+    -max_socket 1000 "$@" >/dev/null 2>&1
+}
+
+# step SERVER SCENARIO INF RATE [UAS]: 0 when every call passed in time.
+step() {
+  local server=$1 scenario=$2 inf=$3 rate=$4 uas=${5:-} calls uas_pid="" uas_port t0 t1 rc
+  calls=$((rate * STEP_SECONDS))
+  if [ -n "$uas" ]; then
+    uas_port=$(free_port)
+    sipp_run "$server" register.xml bob 1 1 "$uas_port" || return 1
+    sipp "$server" -sf "$SIPP_DIR/$uas" -m "$calls" -i 127.0.0.1 -p "$uas_port" -mp "$(free_port)" \
+      -nostdin -timeout "$((STEP_SECONDS * 3 + 25))s" >/dev/null 2>&1 &
+    uas_pid=$!
+    sleep 0.3
+  fi
+  t0=$(now)
+  sipp_run "$server" "$scenario" "$inf" "$rate" "$calls" "$(free_port)"
+  rc=$?
+  t1=$(now)
+  if [ -n "$uas_pid" ]; then
+    for _ in $(seq 1 40); do kill -0 "$uas_pid" 2>/dev/null || break; sleep 0.1; done
+    kill "$uas_pid" 2>/dev/null; wait "$uas_pid" 2>/dev/null
+  fi
+  [ "$rc" -eq 0 ] && awk -v a="$t0" -v b="$t1" -v s="$STEP_SECONDS" 'BEGIN { exit !((b - a) <= s * 1.2 + 1.5) }'
+}
+
+# best_of SERVER SCENARIO INF [UAS]: the highest rate that passes.
+best_of() {
+  local server=$1 scenario=$2 inf=$3 uas=${4:-} best=0 rate
+  for rate in $RATES; do
+    if step "$server" "$scenario" "$inf" "$rate" "$uas"; then best=$rate; else break; fi
+    sleep 1
+  done
+  echo "$best"
+}
+
+echo "# $(date -u +%Y-%m-%d) $(nproc) cores; sipp $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1); $(kamailio -v | head -1)"
+echo "# step: $STEP_SECONDS s at each rate of: $RATES (calls/s)"
+start_coexist
+start_kamailio
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+report() { # report NAME COEXIST KAMAILIO
+  printf '%-28s coexist %6s/s   kamailio %6s/s   ratio %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"
+}
+
+c=$(best_of "$COEXIST_SIP" register.xml reg1000); k=$(best_of "$KAMAILIO_SIP" register.xml reg1000)
+report "REGISTER (digest)" "$c" "$k"
+c=$(best_of "$COEXIST_SIP" message.xml alice message_uas.xml); k=$(best_of "$KAMAILIO_SIP" message.xml alice message_uas.xml)
+report "MESSAGE (407 + relay)" "$c" "$k"
+c=$(best_of "$COEXIST_SIP" call.xml alice call_uas.xml); k=$(best_of "$KAMAILIO_SIP" call.xml alice call_uas.xml)
+report "INVITE/BYE (407 + relay)" "$c" "$k"
+c=$(best_of "$COEXIST_SIP" subscribe.xml alice); k=$(best_of "$KAMAILIO_SIP" subscribe.xml alice subscribe_uas.xml)
+report "SUBSCRIBE/NOTIFY" "$c" "$k"
+
+# Memory per registration: REG_USERS distinct users, each one contact.
+sleep 40 # let transactions of the rate runs end (Timer J)
+mem() { # mem NAME SERVER PIDS…
+  local name=$1 server=$2 before after; shift 2
+  before=$(pss "$@")
+  sipp_run "$server" register.xml regall "$REG_RATE" "$REG_USERS" "$(free_port)" -timeout "$((REG_USERS / REG_RATE * 3 + 60))s"
+  local rc=$?
+  sleep 40 # transactions end (Timer J = 32 s); what stays is the registrations
+  after=$(pss "$@")
+  awk -v n="$REG_USERS" -v a="$before" -v b="$after" -v name="$name" -v rc="$rc" 'BEGIN {
+    printf "%-10s %d registrations: PSS %d kB -> %d kB: %.0f bytes per registration%s\n",
+      name, n, a, b, (b - a) * 1024 / n, (rc == 0 ? "" : " (some REGISTERs failed)") }'
+}
+mem coexist "$COEXIST_SIP" "$COEXIST_PID"
+# shellcheck disable=SC2046
+mem kamailio "$KAMAILIO_SIP" $(kamailio_pids)
