@@ -33,6 +33,21 @@ listen = "127.0.0.1:5060"
 [log]
 # error | warn | info | debug | trace                          COEXIST_LOG
 level = "info"
+
+[teams]
+# How long a log-in token (POST /v1/auth/token) works.  COEXIST_TEAMS_TOKEN_TTL_SECS
+token_ttl_secs = 86400
+# A call nobody answers ends after this.              COEXIST_TEAMS_RING_TIMEOUT_MS
+ring_timeout_ms = 45000
+# Missed-message safety net: a recipient not seen on the client a message
+# lands on for this long gets a notice on their other client.
+#                                                   COEXIST_TEAMS_NOTICE_AFTER_SECS
+notice_after_secs = 300
+# Failed log-ins per user within the window before log-in is refused for
+# the rest of it (per source address: 4x).          COEXIST_TEAMS_LOGIN_FAILURES
+login_failures = 5
+#                                                 COEXIST_TEAMS_LOGIN_WINDOW_SECS
+login_window_secs = 300
 "#;
 
 /// `coexist config …` arguments.
@@ -70,6 +85,18 @@ struct FileConfig {
     admin: AdminSection,
     #[serde(default)]
     log: LogSection,
+    #[serde(default)]
+    teams: TeamsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamsSection {
+    token_ttl_secs: Option<u64>,
+    ring_timeout_ms: Option<u64>,
+    notice_after_secs: Option<u64>,
+    login_failures: Option<u64>,
+    login_window_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +141,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Log level.
     pub log_level: tracing::Level,
+    /// The teams side.
+    pub teams: coexist_core::TeamsConfig,
 }
 
 /// A configuration error, naming the key (and where it came from).
@@ -245,14 +274,92 @@ impl Config {
                 ),
             )
         })?;
+        let teams = teams_config(&parsed.teams, env)?;
         Ok(Config {
             data_dir,
             http,
             sip,
             admin_token: token,
             log_level,
+            teams,
         })
     }
+}
+
+/// `[teams]`: each key from its variable, else the file, else the default,
+/// within its range.
+fn teams_config(
+    file: &TeamsSection,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<coexist_core::TeamsConfig, ConfigError> {
+    use std::time::Duration;
+    let defaults = coexist_core::TeamsConfig::default();
+    let number = |key: &str,
+                  var: &str,
+                  given: Option<u64>,
+                  default: u64,
+                  range: std::ops::RangeInclusive<u64>| {
+        let (value, from_env) = match env(var) {
+            Some(text) => (
+                text.trim().parse::<u64>().map_err(|_| {
+                    error(key, format!("'{text}' is not a whole number (from {var})"))
+                })?,
+                true,
+            ),
+            None => (given.unwrap_or(default), false),
+        };
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(error(
+                key,
+                format!(
+                    "{value} is outside {}..={}{}",
+                    range.start(),
+                    range.end(),
+                    source(from_env, var)
+                ),
+            ))
+        }
+    };
+    Ok(coexist_core::TeamsConfig {
+        token_ttl: Duration::from_secs(number(
+            "teams.token_ttl_secs",
+            "COEXIST_TEAMS_TOKEN_TTL_SECS",
+            file.token_ttl_secs,
+            defaults.token_ttl.as_secs(),
+            60..=30 * 86_400,
+        )?),
+        ring_timeout: Duration::from_millis(number(
+            "teams.ring_timeout_ms",
+            "COEXIST_TEAMS_RING_TIMEOUT_MS",
+            file.ring_timeout_ms,
+            u64::try_from(defaults.ring_timeout.as_millis()).unwrap_or(45_000),
+            50..=600_000,
+        )?),
+        notice_after: Duration::from_secs(number(
+            "teams.notice_after_secs",
+            "COEXIST_TEAMS_NOTICE_AFTER_SECS",
+            file.notice_after_secs,
+            defaults.notice_after.as_secs(),
+            0..=7 * 86_400,
+        )?),
+        login_failures: u32::try_from(number(
+            "teams.login_failures",
+            "COEXIST_TEAMS_LOGIN_FAILURES",
+            file.login_failures,
+            u64::from(defaults.login_failures),
+            1..=1000,
+        )?)
+        .unwrap_or(5),
+        login_window: Duration::from_secs(number(
+            "teams.login_window_secs",
+            "COEXIST_TEAMS_LOGIN_WINDOW_SECS",
+            file.login_window_secs,
+            defaults.login_window.as_secs(),
+            1..=86_400,
+        )?),
+    })
 }
 
 #[cfg(test)]
@@ -315,5 +422,15 @@ mod tests {
         assert_eq!(err.key, "lisen");
         let err = load("[log]\nlevel = \"loud\"\n", &[], Overrides::default()).unwrap_err();
         assert_eq!(err.key, "log.level");
+        let err = load("[teams]\nring_timeout_ms = 1\n", &[], Overrides::default()).unwrap_err();
+        assert_eq!(err.key, "teams.ring_timeout_ms");
+        let err = load(
+            "",
+            &[("COEXIST_TEAMS_LOGIN_FAILURES", "many")],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "teams.login_failures");
+        assert!(err.to_string().contains("COEXIST_TEAMS_LOGIN_FAILURES"));
     }
 }

@@ -49,6 +49,9 @@ pub enum ServeError {
     /// The store did not open.
     #[error("{0}")]
     Store(#[from] coexist_core::StoreError),
+    /// The teams side did not open.
+    #[error("teams: {0}")]
+    Teams(String),
     /// Socket or file trouble.
     #[error("{what}: {source}")]
     Io {
@@ -135,8 +138,9 @@ pub async fn run(
         .map_err(io(format!("creating {}", config.data_dir.display())))?;
     let token = admin_token(config)?;
     let store = Arc::new(SqliteStore::open(&config.data_dir).await?);
-    let directory = Arc::new(Directory::open(store, Arc::new(SystemClock), &token).await?);
-    let router = coexist_http::router(coexist_http::AppState::new(directory.clone()));
+    let directory = Arc::new(Directory::open(store.clone(), Arc::new(SystemClock), &token).await?);
+    let teams = teams_side(config, &directory, store).await?;
+    let router = coexist_http::router(coexist_http::AppState::new(directory.clone(), teams));
     let http = listeners.http.local_addr().map_err(io("http address"))?;
     let sip = listeners.sip_udp.local_addr().map_err(io("sip address"))?;
     {
@@ -165,7 +169,9 @@ pub async fn run(
     );
     println!("coexist listening http={http} sip={sip}");
     std::io::stdout().flush().map_err(io("stdout"))?;
-    axum::serve(listeners.http, router)
+    // The peer address feeds log-in throttling per source.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listeners.http, service)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(io("http server"))?;
@@ -174,6 +180,25 @@ pub async fn run(
     directory.close().await;
     tracing::info!("stopped; database closed");
     Ok(())
+}
+
+/// The teams side (chats, events, presence, calls) over the same SQLite
+/// store. Messages landing on sfb stay pending until the SIP edge
+/// implements the delivery port (`coexist_core::teams::ports::SfbDelivery`).
+async fn teams_side(
+    config: &Config,
+    directory: &Arc<Directory>,
+    store: Arc<SqliteStore>,
+) -> Result<Arc<coexist_core::Teams>, ServeError> {
+    coexist_core::Teams::open(
+        directory.clone(),
+        store,
+        Arc::new(SystemClock),
+        config.teams.clone(),
+        Arc::new(coexist_core::teams::ports::KeepPending::default()),
+    )
+    .await
+    .map_err(|e| ServeError::Teams(e.to_string()))
 }
 
 /// `coexist serve`.

@@ -32,6 +32,11 @@ pub struct Answer {
 impl Server {
     /// Starts `coexist serve` on port 0 with its data in `data_dir`.
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with_env(data_dir, &[])
+    }
+
+    /// Starts it with extra environment variables (`COEXIST_TEAMS_…`).
+    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_coexist"))
             .args([
                 "serve",
@@ -47,6 +52,7 @@ impl Server {
             .env_remove("COEXIST_SIP")
             .env_remove("COEXIST_DATA_DIR")
             .env("COEXIST_LOG", "warn")
+            .envs(env.iter().copied())
             .current_dir(data_dir.parent().unwrap_or(data_dir))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

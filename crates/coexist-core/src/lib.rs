@@ -14,6 +14,7 @@
 //! | bulk CSV import, per-line report, all-or-nothing | [`import`] |
 //! | the storage port and an in-memory reference store | [`ports`] |
 //! | password hash and SIP digest HA1 | [`credentials`] |
+//! | the teams side: log-in, chats, messages, events, presence, calls | [`teams`] |
 //! | time | [`clock`] |
 //! | errors with stable codes | [`error`] |
 
@@ -26,6 +27,7 @@ pub mod import;
 pub mod model;
 pub mod ports;
 pub mod state;
+pub mod teams;
 pub mod views;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
@@ -35,4 +37,5 @@ pub use fields::{TenantFields, UserFields};
 pub use import::{ImportReport, LineIssue};
 pub use model::{Actor, AuditEntry, AuditQuery, Peer, PeerKind, Tenant, TenantToken, User};
 pub use ports::{Change, DirectoryStore, MemoryStore, Snapshot, StoreError};
+pub use teams::{Teams, TeamsConfig, TeamsError};
 pub use views::{ConversionLine, EffectiveView, RefusalView};

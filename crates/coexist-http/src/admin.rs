@@ -22,13 +22,16 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-type Reply = Result<axum::response::Response, Problem>;
+/// A handler's answer: a response or a problem document.
+pub(crate) type Reply = Result<axum::response::Response, Problem>;
 
-fn ok<T: Serialize>(value: T) -> Reply {
+/// 200 with a JSON body.
+pub(crate) fn ok<T: Serialize>(value: T) -> Reply {
     Ok(Json(value).into_response())
 }
 
-fn created<T: Serialize>(value: T) -> Reply {
+/// 201 with a JSON body.
+pub(crate) fn created<T: Serialize>(value: T) -> Reply {
     Ok((StatusCode::CREATED, Json(value)).into_response())
 }
 

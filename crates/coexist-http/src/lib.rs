@@ -7,20 +7,25 @@
 //! | concern | file |
 //! |---|---|
 //! | routes and the OpenAPI document | this file |
-//! | handlers | [`admin`] |
+//! | admin handlers | [`admin`] |
+//! | teams client handlers (log-in, chats, presence, calls) | [`teams`] |
+//! | the WebSocket event stream | [`events`] |
 //! | errors → status (the one place) and body parsing | [`problem`] |
 //! | bearer tokens | [`auth`] |
 //! | Prometheus metrics, request logs | [`metrics`] |
 
 pub mod admin;
 pub mod auth;
+pub mod events;
 pub mod metrics;
 pub mod problem;
+pub mod teams;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use coexist_core::Directory;
+use coexist_core::Teams;
 use std::sync::Arc;
 use utoipa::OpenApi;
 
@@ -29,15 +34,18 @@ use utoipa::OpenApi;
 pub struct AppState {
     /// The directory.
     pub directory: Arc<Directory>,
+    /// The teams side.
+    pub teams: Arc<Teams>,
     /// Request metrics.
     pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
-    /// State over a directory.
-    pub fn new(directory: Arc<Directory>) -> AppState {
+    /// State over a directory and the teams side.
+    pub fn new(directory: Arc<Directory>, teams: Arc<Teams>) -> AppState {
         AppState {
             directory,
+            teams,
             metrics: Arc::new(metrics::Metrics::default()),
         }
     }
@@ -46,7 +54,7 @@ impl AppState {
 /// The OpenAPI document, generated from the handlers' annotations.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "coexist admin API", description = "Teams / Skype for Business coexistence: tenants, users, grants (R1), explain (R3), lint (R8), legacy policies (R9). Errors are RFC 9457 problem documents with `code` and `rule`."),
+    info(title = "coexist API", description = "Teams / Skype for Business coexistence: tenants, users, grants (R1), explain (R3), lint (R8), legacy policies (R9); the teams client: log-in, chats (R3, R4, R5), presence (R7), calls, WebSocket events. Errors are RFC 9457 problem documents with `code` and `rule`."),
     paths(
         admin::healthz,
         admin::create_tenant, admin::list_tenants, admin::get_tenant, admin::patch_tenant,
@@ -58,6 +66,10 @@ impl AppState {
         admin::grant_user, admin::effective, admin::grant_interop,
         admin::upgrade_policies, admin::interop_policies, admin::create_interop_policy,
         admin::explain, admin::audit,
+        teams::log_in, teams::log_out, teams::me, teams::set_presence, teams::presence,
+        teams::create_chat, teams::list_chats, teams::get_chat, teams::list_messages,
+        teams::post_message, teams::place_call, teams::get_call, teams::call_action,
+        events::events,
     ),
     components(schemas(
         coexist_core::TenantFields, coexist_core::UserFields, admin::GrantBody,
@@ -65,6 +77,11 @@ impl AppState {
         coexist_core::Tenant, coexist_core::User, coexist_core::EffectiveView,
         coexist_core::ImportReport, coexist_core::LineIssue, coexist_core::AuditEntry,
         coexist_core::PeerFields, coexist_core::Peer, coexist_core::PeerKind,
+        teams::TokenRequest, teams::TokenReply, coexist_core::teams::ChatRequest,
+        coexist_core::teams::MessageRequest, coexist_core::teams::BodyRequest,
+        coexist_core::teams::PresenceRequest, coexist_core::teams::PresenceView,
+        coexist_core::teams::CallRequest, coexist_core::teams::AnswerRequest,
+        coexist_core::teams::TargetRequest, coexist_core::teams::Call,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -150,6 +167,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/routing/explain", get(admin::explain))
         .route("/v1/audit", get(admin::audit))
+        .route("/v1/auth/token", post(teams::log_in).delete(teams::log_out))
+        .route("/v1/me", get(teams::me))
+        .route("/v1/me/presence", put(teams::set_presence))
+        .route("/v1/users/{upn}/presence", get(teams::presence))
+        .route("/v1/chats", post(teams::create_chat).get(teams::list_chats))
+        .route("/v1/chats/{id}", get(teams::get_chat))
+        .route(
+            "/v1/chats/{id}/messages",
+            get(teams::list_messages).post(teams::post_message),
+        )
+        .route("/v1/calls", post(teams::place_call))
+        .route("/v1/calls/{id}", get(teams::get_call))
+        .route("/v1/calls/{id}/{action}", post(teams::call_action))
+        .route("/v1/events", get(events::events))
         .fallback(|| async { problem::Problem::no_route() })
         .method_not_allowed_fallback(|| async {
             problem::Problem::new(

@@ -3,7 +3,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use coexist_core::DirectoryError;
+use coexist_core::{DirectoryError, TeamsError};
+use coexist_policy::RefusalCode;
 use serde_json::{Map, Value, json};
 
 /// An HTTP error: status, stable `code`, optional `rule` and `field`, a
@@ -19,6 +20,7 @@ struct Details {
     rule: Option<String>,
     field: Option<String>,
     extra: Map<String, Value>,
+    retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -31,6 +33,7 @@ impl Problem {
             rule: None,
             field: None,
             extra: Map::new(),
+            retry_after: None,
         }))
     }
 
@@ -111,6 +114,88 @@ impl From<DirectoryError> for Problem {
     }
 }
 
+impl From<TeamsError> for Problem {
+    fn from(error: TeamsError) -> Problem {
+        match error {
+            TeamsError::Invalid { field, reason } => Problem::invalid(&field, reason),
+            TeamsError::BadCredentials => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "InvalidCredentials",
+                "wrong user name or password (or the user may not use the teams client, R2.2)",
+            ),
+            TeamsError::Throttled(seconds) => {
+                let mut problem = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyAttempts",
+                    format!(
+                        "too many failed log-ins for this user or address; try again in {seconds} s"
+                    ),
+                );
+                problem.0.retry_after = Some(seconds);
+                problem.0.extra.insert("retry_after".into(), json!(seconds));
+                problem
+            }
+            TeamsError::NotFound { what, id } => {
+                let code = match what {
+                    "user" => "UnknownUser",
+                    "chat" => "UnknownChat",
+                    "call" => "UnknownCall",
+                    _ => "NotFound",
+                };
+                Problem::new(
+                    StatusCode::NOT_FOUND,
+                    code,
+                    format!("{what} '{id}' not found"),
+                )
+            }
+            TeamsError::Refused {
+                refusal,
+                upn,
+                replaced_by,
+                rules,
+            } => {
+                // A rule refused: 403, except a disabled thread (R4.2): 409,
+                // the conversation goes on in another thread.
+                let status = match refusal.code {
+                    RefusalCode::ThreadDisabled => StatusCode::CONFLICT,
+                    _ => StatusCode::FORBIDDEN,
+                };
+                let detail = match &upn {
+                    Some(upn) => format!("{} ({upn})", refusal.sentence()),
+                    None => refusal.sentence().to_owned(),
+                };
+                let mut problem = Problem::new(status, refusal.code.as_str(), detail);
+                problem.0.rule = Some(refusal.rule.as_str().to_owned());
+                problem.0.extra.insert("rules".into(), json!(rules));
+                if let Some(upn) = upn {
+                    problem.0.extra.insert("upn".into(), json!(upn));
+                }
+                if refusal.code == RefusalCode::ThreadDisabled {
+                    problem
+                        .0
+                        .extra
+                        .insert("replaced_by".into(), json!(replaced_by));
+                }
+                problem
+            }
+            TeamsError::CallState(detail) => {
+                Problem::new(StatusCode::CONFLICT, "CallStateConflict", detail)
+            }
+            TeamsError::Forbidden(detail) => {
+                Problem::new(StatusCode::FORBIDDEN, "Forbidden", detail)
+            }
+            TeamsError::Store(inner) => {
+                tracing::error!(error = %inner, "store failure");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "internal error; see the server log",
+                )
+            }
+        }
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let Details {
@@ -120,6 +205,7 @@ impl IntoResponse for Problem {
             rule,
             field,
             extra,
+            retry_after,
         } = *self.0;
         let mut body = Map::new();
         body.insert(
@@ -143,6 +229,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

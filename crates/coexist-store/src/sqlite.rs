@@ -17,6 +17,8 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
 
+mod conversations;
+
 /// Rows per multi-row INSERT in a bulk import (17 columns each; SQLite
 /// allows 32 766 bound values per statement).
 const BULK_ROWS: usize = 1500;
@@ -32,6 +34,11 @@ fn migrator() -> Migrator {
             include_str!("../migrations/0001_directory.sql"),
         ),
         (2, "peers", include_str!("../migrations/0002_peers.sql")),
+        (
+            3,
+            "conversations",
+            include_str!("../migrations/0003_conversations.sql"),
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(

@@ -1,0 +1,657 @@
+//! Chats: persistent threads routed at creation (R3) with the method fixed
+//! for life (R4.1), disabled and replaced when that is no longer possible
+//! (R4.2); messages with the R5 limits; the missed-message safety net.
+
+use super::model::{
+    Body, Delivery, DeliveryState, Member, Message, Thread, ThreadKind, ThreadState,
+};
+use super::ports::SfbMessage;
+use super::writer::Op;
+use super::{Party, Result, Teams, TeamsError, new_id, party, reach, route_new};
+use crate::clock::Timestamp;
+use coexist_policy::interop_limits::{
+    BodyHandling, ContentType, body_handling, check_attachments, check_group_member,
+};
+use coexist_policy::presence::presences_kept;
+use coexist_policy::threads::{ThreadContinuation, ThreadParty, continue_thread};
+use coexist_policy::{Client, Method, Note, Refusal, RefusalCode, RuleId, RuleTrail, Verdict};
+use serde::Deserialize;
+use serde_json::json;
+
+/// Largest message body (bytes), as Teams.
+const MAX_CONTENT: usize = 28 * 1024;
+/// Most members of a group chat.
+const MAX_MEMBERS: usize = 250;
+/// Most attachments on one message, and their total JSON size.
+const MAX_ATTACHMENTS: usize = 10;
+const MAX_ATTACHMENT_BYTES: usize = 64 * 1024;
+
+/// `POST /v1/chats`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequest {
+    /// The other people (UPNs); the caller may be listed too.
+    pub members: Vec<String>,
+    /// A topic makes it a group chat even with one other person.
+    #[serde(default)]
+    pub topic: Option<String>,
+}
+
+/// A message body as sent.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BodyRequest {
+    /// `text` (default), `html` or `markdown`.
+    #[serde(rename = "contentType", default)]
+    pub content_type: Option<String>,
+    /// The content (at most 28 KiB).
+    pub content: String,
+}
+
+/// `POST /v1/chats/{id}/messages`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MessageRequest {
+    /// The body.
+    pub body: BodyRequest,
+    /// Attachments (objects); refused on interop and federated threads
+    /// (R5.2).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub attachments: Vec<serde_json::Value>,
+}
+
+/// A thread as a viewer sees it.
+pub type ThreadView = Thread;
+
+fn normalise_upn(given: &str) -> String {
+    given.trim().to_ascii_lowercase()
+}
+
+impl Teams {
+    fn cached(&self, id: &str) -> Option<Thread> {
+        self.threads
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    fn cache(&self, threads: &[&Thread]) {
+        let mut cache = self.threads.write().unwrap_or_else(|p| p.into_inner());
+        for thread in threads {
+            cache.insert(thread.id.clone(), (*thread).clone());
+        }
+    }
+
+    /// A thread the caller is on teams in; 404 otherwise (nobody learns
+    /// which threads exist).
+    fn visible(&self, me: &str, id: &str) -> Result<Thread> {
+        self.cached(id)
+            .filter(|t| {
+                t.member(me)
+                    .is_some_and(|m| matches!(m.client, Client::Teams))
+            })
+            .ok_or_else(|| TeamsError::not_found("chat", id))
+    }
+
+    /// R4.1/R4.2 for `sender` posting to `thread` now: `None` when every
+    /// other member is still reachable the way fixed at creation.
+    pub(crate) fn continuation(&self, thread: &Thread, sender: &str) -> Option<(Verdict, Refusal)> {
+        let state = self.directory.read();
+        let gone = || {
+            let verdict = Verdict::refused(
+                RefusalCode::ThreadDisabled,
+                RuleId::R4_2,
+                Note::PartyNoLongerEnabledThreadClient,
+                RuleTrail::new(),
+            );
+            Some((
+                verdict,
+                Refusal::new(RefusalCode::ThreadDisabled, RuleId::R4_2),
+            ))
+        };
+        let (Some(me), Some(my_member)) = (party(&state, sender), thread.member(sender)) else {
+            return gone();
+        };
+        let as_party = |p: &Party<'_>, client: Client| ThreadParty {
+            mode: p.mode,
+            homing: p.user.sfb_homing,
+            enabled: p.user.enablement(),
+            client,
+        };
+        for member in thread.members.iter().filter(|m| m.upn != sender) {
+            let Some(other) = party(&state, &member.upn) else {
+                return gone();
+            };
+            let verdict = continue_thread(&ThreadContinuation {
+                method: thread.method,
+                sender: as_party(&me, my_member.client),
+                recipient: as_party(&other, member.client),
+                reach: reach(&me, &other),
+            });
+            if let Some(refusal) = verdict.refusal() {
+                return Some((verdict, refusal));
+            }
+        }
+        None
+    }
+
+    /// Creates a chat, or returns the existing routable 1:1 thread with
+    /// that person and method: `(thread, created)`.
+    pub async fn create_chat(&self, me: &str, request: ChatRequest) -> Result<(Thread, bool)> {
+        if request.members.len() > MAX_MEMBERS {
+            return Err(TeamsError::invalid(
+                "members",
+                format!("at most {MAX_MEMBERS} people"),
+            ));
+        }
+        let topic = request.topic.map(|t| t.trim().to_owned());
+        if topic.as_ref().is_some_and(|t| {
+            t.is_empty() || t.chars().count() > 256 || t.chars().any(char::is_control)
+        }) {
+            return Err(TeamsError::invalid(
+                "topic",
+                "must be 1-256 printable characters",
+            ));
+        }
+        let mut others: Vec<String> = Vec::new();
+        for given in &request.members {
+            let upn = normalise_upn(given);
+            if upn != me && !others.contains(&upn) {
+                others.push(upn);
+            }
+        }
+        if others.is_empty() {
+            return Err(TeamsError::invalid(
+                "members",
+                "name at least one person other than yourself",
+            ));
+        }
+        let kind = if others.len() == 1 && topic.is_none() {
+            ThreadKind::OneOnOne
+        } else {
+            ThreadKind::Group
+        };
+        // Route every member (R3); a group holds teams members only (R5.3).
+        let (members, method) = {
+            let state = self.directory.read();
+            let origin = party(&state, me).ok_or_else(|| TeamsError::not_found("user", me))?;
+            let mut members = vec![Member {
+                upn: origin.user.upn.clone(),
+                client: Client::Teams,
+            }];
+            let mut method = Method::Native;
+            for upn in &others {
+                let other = party(&state, upn).ok_or_else(|| TeamsError::not_found("user", upn))?;
+                let verdict = route_new(&origin, Client::Teams, &other);
+                let (client, landed) = match verdict.outcome {
+                    coexist_policy::Outcome::Lands { client, method } => (client, method),
+                    coexist_policy::Outcome::Refused(refusal) => {
+                        return Err(TeamsError::refused(&verdict, refusal, Some(upn)));
+                    }
+                };
+                if kind == ThreadKind::Group {
+                    if let Err(refusal) = check_group_member(Client::Teams, client) {
+                        return Err(TeamsError::Refused {
+                            refusal,
+                            upn: Some(upn.clone()),
+                            replaced_by: None,
+                            rules: format!("{}; R5.3 {upn} lands on {client}", verdict.trail),
+                        });
+                    }
+                }
+                if method == Method::Native {
+                    method = landed;
+                }
+                members.push(Member {
+                    upn: other.user.upn.clone(),
+                    client,
+                });
+            }
+            (members, method)
+        };
+        let _lock = self.thread_lock.lock().await;
+        let mut predecessor = None;
+        if kind == ThreadKind::OneOnOne {
+            let other = &members[1];
+            let candidates: Vec<Thread> = {
+                let cache = self.threads.read().unwrap_or_else(|p| p.into_inner());
+                cache
+                    .values()
+                    .filter(|t| {
+                        t.kind == ThreadKind::OneOnOne
+                            && t.member(me).is_some_and(|m| m.client == Client::Teams)
+                            && t.member(&other.upn).is_some()
+                    })
+                    .cloned()
+                    .collect()
+            };
+            for mut thread in candidates {
+                let same = thread.method == method
+                    && thread.member(&other.upn).map(|m| m.client) == Some(other.client);
+                if thread.state == ThreadState::Active {
+                    match self.continuation(&thread, me) {
+                        None if same => return Ok((thread, false)),
+                        None => {}
+                        Some((verdict, refusal)) => {
+                            self.mark_disabled(&mut thread, &verdict, refusal);
+                            predecessor = Some(thread);
+                        }
+                    }
+                } else if thread.replaced_by.is_none() {
+                    predecessor = Some(thread);
+                }
+            }
+        }
+        let now = self.now();
+        let mut thread = Thread {
+            id: new_id("19:"),
+            kind,
+            topic,
+            method,
+            members,
+            created_by: me.to_owned(),
+            created_at: now,
+            state: ThreadState::Active,
+            disabled_reason: None,
+            replaced_by: None,
+            replaces: None,
+        };
+        let mut ops = Vec::new();
+        if let Some(mut old) = predecessor {
+            old.replaced_by = Some(thread.id.clone());
+            thread.replaces = Some(old.id.clone());
+            ops.push(Op::Event {
+                to: teams_members(&old),
+                kind: "thread",
+                data: json!({"change": "disabled", "chat": old}),
+            });
+            ops.push(Op::Thread(old.clone()));
+            self.write_threads(ops, &thread, Some(&old)).await?;
+        } else {
+            self.write_threads(ops, &thread, None).await?;
+        }
+        Ok((thread, true))
+    }
+
+    async fn write_threads(
+        &self,
+        mut ops: Vec<Op>,
+        thread: &Thread,
+        old: Option<&Thread>,
+    ) -> Result<()> {
+        ops.push(Op::Thread(thread.clone()));
+        ops.push(Op::Event {
+            to: teams_members(thread),
+            kind: "thread",
+            data: json!({"change": "created", "chat": thread}),
+        });
+        self.writer.write(ops).await?;
+        match old {
+            Some(old) => self.cache(&[old, thread]),
+            None => self.cache(&[thread]),
+        }
+        Ok(())
+    }
+
+    fn mark_disabled(&self, thread: &mut Thread, verdict: &Verdict, refusal: Refusal) {
+        thread.state = ThreadState::Disabled;
+        thread.disabled_reason = Some(format!(
+            "{} ({}): {}; start a new thread. Rules: {}",
+            refusal.code,
+            refusal.rule,
+            refusal.sentence(),
+            verdict.trail
+        ));
+    }
+
+    /// R4.2: disables `thread` and, for a 1:1 thread, links it to the thread
+    /// a new conversation from `viewer` would use (created if needed, when
+    /// R3 allows one).
+    async fn disable_and_replace(
+        &self,
+        thread: Thread,
+        viewer: &str,
+        verdict: &Verdict,
+        refusal: Refusal,
+    ) -> Result<Thread> {
+        if thread.kind == ThreadKind::OneOnOne {
+            let other = thread
+                .members
+                .iter()
+                .find(|m| m.upn != viewer)
+                .map(|m| m.upn.clone())
+                .unwrap_or_default();
+            let possible = {
+                let state = self.directory.read();
+                match (party(&state, viewer), party(&state, &other)) {
+                    (Some(a), Some(b)) => route_new(&a, Client::Teams, &b).is_possible(),
+                    _ => false,
+                }
+            };
+            if possible {
+                // Creating the new thread disables and links the old one.
+                let request = ChatRequest {
+                    members: vec![other],
+                    topic: None,
+                };
+                self.create_chat(viewer, request).await?;
+                return self
+                    .cached(&thread.id)
+                    .ok_or_else(|| TeamsError::not_found("chat", &thread.id));
+            }
+        }
+        let _lock = self.thread_lock.lock().await;
+        let mut current = self.cached(&thread.id).unwrap_or(thread);
+        if current.state == ThreadState::Disabled {
+            return Ok(current);
+        }
+        self.mark_disabled(&mut current, verdict, refusal);
+        self.writer
+            .write(vec![
+                Op::Thread(current.clone()),
+                Op::Event {
+                    to: teams_members(&current),
+                    kind: "thread",
+                    data: json!({"change": "disabled", "chat": current}),
+                },
+            ])
+            .await?;
+        self.cache(&[&current]);
+        Ok(current)
+    }
+
+    /// A thread as it stands now: R4.2 is checked on every read, so a grant
+    /// change shows at once.
+    async fn refreshed(&self, me: &str, thread: Thread) -> Result<Thread> {
+        if thread.state == ThreadState::Active {
+            if let Some((verdict, refusal)) = self.continuation(&thread, me) {
+                return self
+                    .disable_and_replace(thread, me, &verdict, refusal)
+                    .await;
+            }
+        }
+        Ok(thread)
+    }
+
+    /// One chat of the caller's.
+    pub async fn chat(&self, me: &str, id: &str) -> Result<Thread> {
+        let thread = self.visible(me, id)?;
+        self.refreshed(me, thread).await
+    }
+
+    /// The caller's chats, newest first.
+    pub async fn chats(&self, me: &str) -> Result<Vec<Thread>> {
+        let mine: Vec<Thread> = {
+            let cache = self.threads.read().unwrap_or_else(|p| p.into_inner());
+            cache
+                .values()
+                .filter(|t| t.member(me).is_some_and(|m| m.client == Client::Teams))
+                .cloned()
+                .collect()
+        };
+        let mut out = Vec::with_capacity(mine.len());
+        for thread in mine {
+            let id = thread.id.clone();
+            self.refreshed(me, thread).await?;
+            if let Some(thread) = self.cached(&id) {
+                out.push(thread);
+            }
+        }
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    /// A chat's messages, newest first, `limit` (1-200) older than `before`.
+    pub async fn messages(
+        &self,
+        me: &str,
+        id: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        self.visible(me, id)?;
+        Ok(self.store.messages(id, before, limit.clamp(1, 200)).await?)
+    }
+
+    /// Sends a message: durable before this returns, then pushed to every
+    /// live teams connection of each teams recipient; sfb recipients get it
+    /// through the delivery port (pending until it reports).
+    pub async fn post_message(
+        &self,
+        me: &str,
+        id: &str,
+        request: MessageRequest,
+    ) -> Result<Message> {
+        let content_type = match request.body.content_type.as_deref() {
+            None => ContentType::Text,
+            Some(given) => given
+                .parse::<ContentType>()
+                .map_err(|e| TeamsError::invalid("body.contentType", e.to_string()))?,
+        };
+        let content = request.body.content;
+        if content.trim().is_empty() {
+            return Err(TeamsError::invalid("body.content", "must not be empty"));
+        }
+        if content.len() > MAX_CONTENT {
+            return Err(TeamsError::invalid(
+                "body.content",
+                format!("at most {MAX_CONTENT} bytes"),
+            ));
+        }
+        if request.attachments.len() > MAX_ATTACHMENTS
+            || request.attachments.iter().any(|a| !a.is_object())
+            || serde_json::to_string(&request.attachments).map_or(0, |s| s.len())
+                > MAX_ATTACHMENT_BYTES
+        {
+            return Err(TeamsError::invalid(
+                "attachments",
+                format!("at most {MAX_ATTACHMENTS} objects, {MAX_ATTACHMENT_BYTES} bytes in all"),
+            ));
+        }
+        let thread = self.visible(me, id)?;
+        if thread.state == ThreadState::Disabled {
+            return Err(disabled_refusal(&thread));
+        }
+        if let Some((verdict, refusal)) = self.continuation(&thread, me) {
+            let thread = self
+                .disable_and_replace(thread, me, &verdict, refusal)
+                .await?;
+            return Err(TeamsError::Refused {
+                refusal,
+                upn: None,
+                replaced_by: thread.replaced_by,
+                rules: verdict.trail.to_string(),
+            });
+        }
+        if let Err(refusal) = check_attachments(thread.method, request.attachments.len()) {
+            return Err(TeamsError::Refused {
+                refusal,
+                upn: None,
+                replaced_by: None,
+                rules: format!("R5.2 the thread is {}", thread.method),
+            });
+        }
+        let (body, converted_from) = match body_handling(thread.method, content_type) {
+            BodyHandling::AsSent => (
+                Body {
+                    content_type,
+                    content,
+                },
+                None,
+            ),
+            BodyHandling::ConvertToPlainText => (
+                Body {
+                    content_type: ContentType::Text,
+                    content: super::text::to_plain_text(content_type, &content),
+                },
+                Some(content_type),
+            ),
+        };
+        let recipients: Vec<&Member> = thread.members.iter().filter(|m| m.upn != me).collect();
+        let deliveries = recipients
+            .iter()
+            .map(|m| Delivery {
+                upn: m.upn.clone(),
+                client: m.client,
+                state: match m.client {
+                    Client::Teams => DeliveryState::Delivered,
+                    Client::Sfb => DeliveryState::Pending,
+                },
+            })
+            .collect();
+        let notify: Vec<String> = recipients
+            .iter()
+            .filter(|m| m.client == Client::Teams)
+            .map(|m| m.upn.clone())
+            .collect();
+        let message = Message {
+            id: 0,
+            chat_id: thread.id.clone(),
+            from: me.to_owned(),
+            created_at: self.now(),
+            body,
+            converted_from,
+            attachments: request.attachments,
+            deliveries,
+        };
+        let mut ops = vec![Op::NewMessage { message, notify }];
+        let sfb_notices = self.safety_net(&thread, me, &recipients, &mut ops);
+        let committed = self.writer.write(ops).await?;
+        let message = committed
+            .messages
+            .into_iter()
+            .next()
+            .ok_or_else(|| crate::ports::StoreError("the writer lost a message".into()))?;
+        for member in recipients.iter().filter(|m| m.client == Client::Sfb) {
+            self.sfb.deliver(SfbMessage {
+                message_id: message.id,
+                chat_id: message.chat_id.clone(),
+                from: me.to_owned(),
+                to: member.upn.clone(),
+                text: message.body.content.clone(),
+            });
+        }
+        for to in sfb_notices {
+            self.sfb.notice(&to, me, &thread.id);
+        }
+        Ok(message)
+    }
+
+    /// The missed-message safety net: for each recipient with no live
+    /// endpoint on the client the message lands on, not seen there for
+    /// `notice_after`, and who keeps another client (R7.1's Islands users),
+    /// one notice on that other client — never twice in a row for the same
+    /// thread. Teams notices become events in `ops`; the sfb ones are
+    /// returned for the delivery port.
+    fn safety_net(
+        &self,
+        thread: &Thread,
+        from: &str,
+        recipients: &[&Member],
+        ops: &mut Vec<Op>,
+    ) -> Vec<String> {
+        let now = self.now();
+        let quiet_ms = i64::try_from(self.config.notice_after.as_millis()).unwrap_or(i64::MAX);
+        let mut sfb = Vec::new();
+        for member in recipients {
+            let (live, seen) = match member.client {
+                Client::Teams => (
+                    self.hub.is_live(&member.upn),
+                    self.hub.last_seen(&member.upn),
+                ),
+                Client::Sfb => (
+                    self.sfb.has_live_endpoint(&member.upn),
+                    self.sfb.last_seen(&member.upn),
+                ),
+            };
+            if live || seen.is_some_and(|at: Timestamp| now.0.saturating_sub(at.0) < quiet_ms) {
+                continue;
+            }
+            let other = member.client.other();
+            let keeps_other = {
+                let state = self.directory.read();
+                party(&state, &member.upn).is_some_and(|p| {
+                    presences_kept(p.mode).contains(&other)
+                        && p.user.enablement().allows(other, p.user.sfb_homing)
+                })
+            };
+            if !keeps_other {
+                continue;
+            }
+            {
+                let mut notices = self.notices.lock().unwrap_or_else(|p| p.into_inner());
+                let key = (member.upn.clone(), other);
+                if notices.get(&key) == Some(&thread.id) {
+                    continue;
+                }
+                notices.insert(key, thread.id.clone());
+            }
+            match other {
+                Client::Teams => ops.push(Op::Event {
+                    to: vec![member.upn.clone()],
+                    kind: "notice",
+                    data: json!({
+                        "chat_id": thread.id,
+                        "from": from,
+                        "client": member.client,
+                        "text": format!("{from} sent you a message in Skype for Business"),
+                    }),
+                }),
+                Client::Sfb => sfb.push(member.upn.clone()),
+            }
+        }
+        sfb
+    }
+
+    /// The sfb side reports a message's outcome for one recipient; the
+    /// sender sees it (a `message` event with `change: delivery`).
+    pub async fn record_sfb_delivery(
+        &self,
+        message_id: i64,
+        upn: &str,
+        state: DeliveryState,
+    ) -> Result<Message> {
+        let mut message = self
+            .store
+            .message(message_id)
+            .await?
+            .ok_or_else(|| TeamsError::not_found("message", &message_id.to_string()))?;
+        let delivery = message
+            .deliveries
+            .iter_mut()
+            .find(|d| d.upn == upn && d.client == Client::Sfb)
+            .ok_or_else(|| TeamsError::not_found("delivery", upn))?;
+        delivery.state = state;
+        let notify = vec![message.from.clone()];
+        self.writer
+            .write(vec![Op::UpdateMessage {
+                message: message.clone(),
+                notify,
+            }])
+            .await?;
+        Ok(message)
+    }
+}
+
+fn teams_members(thread: &Thread) -> Vec<String> {
+    thread
+        .members
+        .iter()
+        .filter(|m| m.client == Client::Teams)
+        .map(|m| m.upn.clone())
+        .collect()
+}
+
+fn disabled_refusal(thread: &Thread) -> TeamsError {
+    TeamsError::Refused {
+        refusal: Refusal::new(RefusalCode::ThreadDisabled, RuleId::R4_2),
+        upn: None,
+        replaced_by: thread.replaced_by.clone(),
+        rules: thread.disabled_reason.clone().unwrap_or_default(),
+    }
+}

@@ -1,0 +1,215 @@
+//! The conversation store's conformance suite (threads, messages, events,
+//! sessions): run against the in-memory reference and SQLite (reopened, to
+//! show it persists).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use coexist_core::Timestamp;
+use coexist_core::teams::model::{
+    Body, Delivery, DeliveryState, Member, Message, Session, StoredEvent, Thread, ThreadKind,
+    ThreadState,
+};
+use coexist_core::teams::ports::{ConversationStore, MemoryConversations, Row};
+use coexist_policy::interop_limits::ContentType;
+use coexist_policy::{Client, Method};
+use coexist_store::SqliteStore;
+use std::future::Future;
+use std::sync::Arc;
+
+fn thread(id: &str) -> Thread {
+    Thread {
+        id: id.into(),
+        kind: ThreadKind::OneOnOne,
+        topic: None,
+        method: Method::Interop,
+        members: vec![
+            Member {
+                upn: "a@x.test".into(),
+                client: Client::Teams,
+            },
+            Member {
+                upn: "b@x.test".into(),
+                client: Client::Sfb,
+            },
+        ],
+        created_by: "a@x.test".into(),
+        created_at: Timestamp(5),
+        state: ThreadState::Active,
+        disabled_reason: None,
+        replaced_by: None,
+        replaces: None,
+    }
+}
+
+fn message(id: i64, chat: &str) -> Message {
+    Message {
+        id,
+        chat_id: chat.into(),
+        from: "a@x.test".into(),
+        created_at: Timestamp(id),
+        body: Body {
+            content_type: ContentType::Text,
+            content: format!("héllo {id}"),
+        },
+        converted_from: Some(ContentType::Html),
+        attachments: vec![],
+        deliveries: vec![Delivery {
+            upn: "b@x.test".into(),
+            client: Client::Sfb,
+            state: DeliveryState::Pending,
+        }],
+    }
+}
+
+fn event(id: i64, upn: &str) -> StoredEvent {
+    StoredEvent {
+        id,
+        upn: upn.into(),
+        at: Timestamp(id),
+        payload: format!("{{\"id\":{id}}}"),
+    }
+}
+
+async fn conformance<S, F, Fut>(open: F)
+where
+    S: ConversationStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let store = open().await;
+    let empty = store.load_conversations(Timestamp(0)).await.unwrap();
+    assert!(empty.threads.is_empty());
+    assert_eq!((empty.last_message_id, empty.last_event_id), (0, 0));
+
+    let (t1, t2) = (thread("19:one"), thread("19:two"));
+    let messages: Vec<Message> = (1..=5)
+        .map(|i| message(i, if i % 2 == 0 { "19:two" } else { "19:one" }))
+        .collect();
+    let events: Vec<StoredEvent> = (1..=6)
+        .map(|i| event(i, if i <= 3 { "a@x.test" } else { "b@x.test" }))
+        .collect();
+    let live = Session {
+        digest: "d1".into(),
+        upn: "a@x.test".into(),
+        created_at: Timestamp(1),
+        expires_at: Timestamp(1000),
+        revoked: false,
+    };
+    let expired = Session {
+        digest: "d2".into(),
+        expires_at: Timestamp(10),
+        ..live.clone()
+    };
+    let mut rows = vec![
+        Row::Thread(&t1),
+        Row::Thread(&t2),
+        Row::Session(&live),
+        Row::Session(&expired),
+    ];
+    rows.extend(messages.iter().map(Row::Message));
+    rows.extend(events.iter().map(Row::Event));
+    store.commit_conversations(&rows).await.unwrap();
+
+    // A thread is replaced (R4.2 disabled and linked), a delivery changes.
+    let disabled = Thread {
+        state: ThreadState::Disabled,
+        disabled_reason: Some("ThreadDisabled (R4.2)".into()),
+        replaced_by: Some("19:two".into()),
+        ..t1.clone()
+    };
+    let mut delivered = messages[0].clone();
+    delivered.deliveries[0].state = DeliveryState::Delivered;
+    store
+        .commit_conversations(&[Row::Thread(&disabled), Row::Message(&delivered)])
+        .await
+        .unwrap();
+    drop(store);
+
+    let store = open().await;
+    let snapshot = store.load_conversations(Timestamp(100)).await.unwrap();
+    let mut threads = snapshot.threads.clone();
+    threads.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(threads, vec![disabled, t2]);
+    assert_eq!(snapshot.sessions, vec![live]);
+    assert_eq!((snapshot.last_message_id, snapshot.last_event_id), (5, 6));
+
+    // Newest first, paged by `before`.
+    let page = store.messages("19:one", None, 2).await.unwrap();
+    assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), vec![5, 3]);
+    let next = store.messages("19:one", Some(3), 2).await.unwrap();
+    assert_eq!(next, vec![delivered.clone()]);
+    assert_eq!(store.message(1).await.unwrap(), Some(delivered));
+    assert_eq!(store.message(99).await.unwrap(), None);
+
+    // A user's events after an id, oldest first.
+    let after = store.events("a@x.test", 1, 10).await.unwrap();
+    assert_eq!(after, vec![events[1].clone(), events[2].clone()]);
+    assert_eq!(store.events("b@x.test", 0, 2).await.unwrap().len(), 2);
+    assert!(store.events("b@x.test", 6, 10).await.unwrap().is_empty());
+
+    // Nothing half-written: a failing commit (duplicate event id) leaves no trace.
+    let again = event(6, "a@x.test");
+    let extra = message(9, "19:two");
+    let failed = store
+        .commit_conversations(&[Row::Message(&extra), Row::Event(&again)])
+        .await;
+    if failed.is_err() {
+        assert_eq!(store.message(9).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn memory_conversations_conform() {
+    let store = Arc::new(MemoryConversations::default());
+    conformance(|| {
+        let store = store.clone();
+        async move { Shared(store) }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_conversations_conform_and_persist_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    conformance(|| {
+        let path = path.clone();
+        async move { SqliteStore::open(&path).await.unwrap() }
+    })
+    .await;
+}
+
+/// Shares one memory store between "reopens".
+#[derive(Debug)]
+struct Shared(Arc<MemoryConversations>);
+
+#[async_trait::async_trait]
+impl ConversationStore for Shared {
+    async fn load_conversations(
+        &self,
+        now: Timestamp,
+    ) -> Result<coexist_core::teams::ports::ConversationSnapshot, coexist_core::StoreError> {
+        self.0.load_conversations(now).await
+    }
+    async fn commit_conversations(&self, rows: &[Row<'_>]) -> Result<(), coexist_core::StoreError> {
+        self.0.commit_conversations(rows).await
+    }
+    async fn messages(
+        &self,
+        thread: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>, coexist_core::StoreError> {
+        self.0.messages(thread, before, limit).await
+    }
+    async fn message(&self, id: i64) -> Result<Option<Message>, coexist_core::StoreError> {
+        self.0.message(id).await
+    }
+    async fn events(
+        &self,
+        upn: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, coexist_core::StoreError> {
+        self.0.events(upn, after, limit).await
+    }
+}
