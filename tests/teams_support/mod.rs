@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::{self, Message, WebSocket};
 
 pub const PASSWORD: &str = "Correct-horse-1";
 
-/// contoso (hybrid): alice Islands, dave Islands, bob TeamsOnly, carol
+/// contoso (hybrid): alice Islands (online voice), dave Islands, bob TeamsOnly, carol
 /// SfBWithTeamsCollab, erin Islands homed onprem, olga TeamsOnly with online
 /// voice and a number, nina Islands without voice. fabrikam (online,
 /// federated with contoso): frank Islands, gina TeamsOnly.
@@ -22,7 +22,7 @@ pub fn world(env: &[(&str, &str)]) -> (tempfile::TempDir, Server) {
     tenant(&server, "contoso", "contoso.test", "hybrid");
     tenant(&server, "fabrikam", "fabrikam.test", "online");
     let people: &[(&str, &str, Value)] = &[
-        ("contoso", "alice@contoso.test", json!({})),
+        ("contoso", "alice@contoso.test", json!({"voice": "online"})),
         ("contoso", "dave@contoso.test", json!({})),
         ("contoso", "bob@contoso.test", json!({})),
         ("contoso", "carol@contoso.test", json!({})),

@@ -251,14 +251,19 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Prob
         let path = error.path().to_string();
         let inner = error.into_inner();
         let message = inner.to_string();
-        // `unknown field `x`` errors name the field in the message.
-        let field = if path == "." {
-            message
-                .split('`')
-                .nth(1)
-                .filter(|_| message.starts_with("unknown field"))
-                .unwrap_or("body")
-                .to_owned()
+        // `unknown field `x`` and `missing field `x`` errors name the field
+        // in the message (under the path of the object that lacks it).
+        let named = message.split('`').nth(1).filter(|_| {
+            message.starts_with("unknown field") || message.starts_with("missing field")
+        });
+        let field = if let (Some(name), true) = (named, message.starts_with("missing field")) {
+            if path == "." {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            }
+        } else if path == "." {
+            named.unwrap_or("body").to_owned()
         } else {
             path
         };

@@ -311,29 +311,28 @@ impl Teams {
     }
 
     /// Changes a call under the lock with `change`, which checks the state
-    /// and returns the event name; then writes the event to the parties
-    /// (and to `extra`).
+    /// and returns the event name; then writes the event to the parties it
+    /// had before the change.
     async fn change_call(
         &self,
         me: &str,
         id: &str,
-        extra: Vec<String>,
         change: impl FnOnce(&mut Call) -> Result<&'static str>,
     ) -> Result<Call> {
-        let (call, name) = {
+        let (call, name, to) = {
             let mut calls = self.calls_lock();
             let entry = calls
                 .get_mut(id)
                 .filter(|e| e.call.teams_parties().iter().any(|p| p == me))
                 .ok_or_else(|| TeamsError::not_found("call", id))?;
+            // The parties as they were: a forwarded call tells the old callee.
+            let before = entry.call.teams_parties();
             let mut call = entry.call.clone();
             let name = change(&mut call)?;
             entry.call = call.clone();
             entry.generation += 1;
-            (call, name)
+            (call, name, before)
         };
-        let mut to = call.teams_parties();
-        to.extend(extra);
         self.writer.write(vec![call_event(to, name, &call)]).await?;
         Ok(call)
     }
@@ -346,7 +345,7 @@ impl Teams {
                 format!("1 to {MAX_SDP} bytes of SDP"),
             ));
         }
-        self.change_call(me, id, Vec::new(), |call| {
+        self.change_call(me, id, |call| {
             if call.to != me || call.state != CallState::Ringing {
                 return Err(TeamsError::CallState(
                     "only the callee answers, while it rings".into(),
@@ -361,7 +360,7 @@ impl Teams {
 
     /// The callee declines.
     pub async fn reject_call(&self, me: &str, id: &str) -> Result<Call> {
-        self.change_call(me, id, Vec::new(), |call| {
+        self.change_call(me, id, |call| {
             if call.to != me || call.state != CallState::Ringing {
                 return Err(TeamsError::CallState(
                     "only the callee rejects, while it rings".into(),
@@ -376,7 +375,7 @@ impl Teams {
 
     /// Either party ends the call (the caller cancels a ringing one).
     pub async fn hang_up(&self, me: &str, id: &str) -> Result<Call> {
-        self.change_call(me, id, Vec::new(), |call| {
+        self.change_call(me, id, |call| {
             let reason = match call.state {
                 CallState::Ended => return Err(TeamsError::CallState("the call has ended".into())),
                 CallState::Ringing if call.from == me => "cancelled",
@@ -413,7 +412,7 @@ impl Teams {
             ));
         }
         let forwarded = self
-            .change_call(me, id, vec![me.to_owned()], |call| {
+            .change_call(me, id, |call| {
                 if call.state != CallState::Ringing || call.to != me {
                     return Err(TeamsError::CallState("the call no longer rings".into()));
                 }
@@ -482,7 +481,7 @@ impl Teams {
         };
         // Route first: a refused transfer leaves the call as it was.
         self.route_call(&other, other_client, &request.to)?;
-        self.change_call(me, id, Vec::new(), |call| {
+        self.change_call(me, id, |call| {
             if call.state != CallState::Connected {
                 return Err(TeamsError::CallState(
                     "the call is no longer connected".into(),
@@ -513,7 +512,7 @@ impl Teams {
             replaced_by: None,
             rules: format!("R5.4 the call is {}", current.method),
         })?;
-        self.change_call(me, id, Vec::new(), |call| {
+        self.change_call(me, id, |call| {
             if call.state != CallState::Connected {
                 return Err(TeamsError::CallState(
                     "only a connected call shares a screen".into(),

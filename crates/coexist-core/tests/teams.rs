@@ -1,0 +1,200 @@
+//! The teams side over the in-memory stores and a manual clock: what the
+//! HTTP tests cannot see — what is handed to the sfb delivery port, the
+//! delivery state it reports back, and the safety net's timing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use coexist_core::teams::model::DeliveryState;
+use coexist_core::teams::ports::{KeepPending, MemoryConversations};
+use coexist_core::teams::{BodyRequest, ChatRequest, MessageRequest};
+use coexist_core::{
+    Actor, Directory, ManualClock, MemoryStore, Teams, TeamsConfig, TenantFields, Timestamp,
+    UserFields,
+};
+use coexist_policy::UpgradePolicy;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct World {
+    teams: Arc<Teams>,
+    port: Arc<KeepPending>,
+    clock: Arc<ManualClock>,
+}
+
+async fn world(notice_after: Duration) -> World {
+    let clock = Arc::new(ManualClock::new(Timestamp(1_795_331_100_000)));
+    let directory = Arc::new(
+        Directory::open(
+            Arc::new(MemoryStore::default()),
+            clock.clone(),
+            "admin-secret",
+        )
+        .await
+        .unwrap(),
+    );
+    directory
+        .create_tenant(
+            &Actor::Admin,
+            TenantFields {
+                name: Some("contoso".into()),
+                domains: Some(vec!["contoso.test".into()]),
+                topology: Some("hybrid".into()),
+                cloud: None,
+            },
+        )
+        .await
+        .unwrap();
+    for upn in [
+        "alice@contoso.test",
+        "carol@contoso.test",
+        "dave@contoso.test",
+    ] {
+        directory
+            .create_user(
+                &Actor::Admin,
+                "contoso",
+                UserFields {
+                    upn: Some(upn.into()),
+                    ..UserFields::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    directory
+        .grant_user_policy(
+            &Actor::Admin,
+            "carol@contoso.test",
+            Some(UpgradePolicy::SfBOnly),
+        )
+        .await
+        .unwrap();
+    let port = Arc::new(KeepPending::default());
+    let teams = Teams::open(
+        directory,
+        Arc::new(MemoryConversations::default()),
+        clock.clone(),
+        TeamsConfig {
+            notice_after,
+            ..TeamsConfig::default()
+        },
+        port.clone(),
+    )
+    .await
+    .unwrap();
+    World { teams, port, clock }
+}
+
+fn text(content: &str) -> MessageRequest {
+    MessageRequest {
+        body: BodyRequest {
+            content_type: None,
+            content: content.into(),
+        },
+        attachments: Vec::new(),
+    }
+}
+
+async fn chat(world: &World, from: &str, to: &str) -> String {
+    let request = ChatRequest {
+        members: vec![to.into()],
+        topic: None,
+    };
+    world.teams.create_chat(from, request).await.unwrap().0.id
+}
+
+#[tokio::test]
+async fn messages_landing_on_sfb_go_to_the_delivery_port_and_its_report_reaches_the_sender() {
+    let world = world(Duration::from_secs(300)).await;
+    let id = chat(&world, "alice@contoso.test", "carol@contoso.test").await;
+    let sent = world
+        .teams
+        .post_message("alice@contoso.test", &id, text("hi carol"))
+        .await
+        .unwrap();
+    assert_eq!(sent.deliveries[0].state, DeliveryState::Pending);
+    assert_eq!(
+        world.port.handed(),
+        [format!("message to carol@contoso.test in {id}")]
+    );
+    // The sfb side reports: the sender sees it in the stored message and
+    // as an event.
+    let (_conn, mut live) = world.teams.connect("alice@contoso.test").await;
+    let updated = world
+        .teams
+        .record_sfb_delivery(sent.id, "carol@contoso.test", DeliveryState::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(updated.deliveries[0].state, DeliveryState::Delivered);
+    let stored = world
+        .teams
+        .messages("alice@contoso.test", &id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(stored[0].deliveries[0].state, DeliveryState::Delivered);
+    let event = live.recv().await.unwrap();
+    assert!(event.payload.contains("\"change\":\"delivery\""));
+    // Only a recipient on sfb has an sfb delivery to report.
+    assert!(
+        world
+            .teams
+            .record_sfb_delivery(sent.id, "dave@contoso.test", DeliveryState::Failed)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn safety_net_notices_wait_for_the_quiet_time_and_skip_a_repeat_of_the_same_thread() {
+    let world = world(Duration::from_secs(60)).await;
+    let to_dave = chat(&world, "alice@contoso.test", "dave@contoso.test").await;
+    // dave was on teams a moment ago: no notice yet.
+    let (conn, _live) = world.teams.connect("dave@contoso.test").await;
+    world.teams.disconnect("dave@contoso.test", conn).await;
+    world.clock.advance(30_000);
+    world
+        .teams
+        .post_message("alice@contoso.test", &to_dave, text("one"))
+        .await
+        .unwrap();
+    assert!(world.port.handed().is_empty());
+    // Quiet for longer than notice_after: one notice to his sfb, no body.
+    world.clock.advance(31_000);
+    for body in ["two", "three"] {
+        world
+            .teams
+            .post_message("alice@contoso.test", &to_dave, text(body))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        world.port.handed(),
+        [format!(
+            "notice to dave@contoso.test from alice@contoso.test in {to_dave}"
+        )]
+    );
+    // Another thread may notice again, and then the first one again.
+    let group = world
+        .teams
+        .create_chat(
+            "alice@contoso.test",
+            ChatRequest {
+                members: vec!["dave@contoso.test".into()],
+                topic: Some("plans".into()),
+            },
+        )
+        .await
+        .unwrap()
+        .0
+        .id;
+    world
+        .teams
+        .post_message("alice@contoso.test", &group, text("four"))
+        .await
+        .unwrap();
+    world
+        .teams
+        .post_message("alice@contoso.test", &to_dave, text("five"))
+        .await
+        .unwrap();
+    assert_eq!(world.port.handed().len(), 3);
+}
