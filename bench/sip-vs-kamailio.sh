@@ -21,11 +21,11 @@ ROOT="$PWD"
 STEP_SECONDS="${STEP_SECONDS:-5}"
 RATES="${RATES:-250 500 1000 1500 2000 3000 4000 6000 8000 12000}"
 REG_USERS="${REG_USERS:-100000}"
-REG_RATE="${REG_RATE:-2000}"
+REG_RATE="${REG_RATE:-1000}"
 SIPP_DIR="$ROOT/bench/sipp"
 
 cargo build --release --quiet --bin coexist || exit 1
-BIN="$ROOT/target/release/coexist"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/coexist"
 WORK="$(mktemp -d)"
 PIDS=()
 cleanup() {
@@ -128,37 +128,46 @@ best_of() {
 }
 
 echo "# $(date -u +%Y-%m-%d) $(nproc) cores; sipp $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1); $(kamailio -v | head -1)"
-echo "# step: $STEP_SECONDS s at each rate of: $RATES (calls/s)"
-start_coexist
-start_kamailio
+echo "# step: $STEP_SECONDS s at each rate of: $RATES (calls/s); fresh servers for each flow"
 
+stop_servers() {
+  kill "$COEXIST_PID" "$KAMAILIO_PID" 2>/dev/null
+  wait "$COEXIST_PID" "$KAMAILIO_PID" 2>/dev/null
+  rm -rf "$WORK/coexist"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-report() { # report NAME COEXIST KAMAILIO
-  printf '%-28s coexist %6s/s   kamailio %6s/s   ratio %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"
+flow() { # flow NAME SCENARIO INF COEXIST_UAS KAMAILIO_UAS
+  local c k
+  start_coexist
+  c=$(best_of "$COEXIST_SIP" "$2" "$3" "$4")
+  start_kamailio
+  k=$(best_of "$KAMAILIO_SIP" "$2" "$3" "$5")
+  stop_servers
+  printf '%-28s coexist %6s/s   kamailio %6s/s   ratio %s\n' "$1" "$c" "$k" "$(ratio "$c" "$k")"
 }
 
-c=$(best_of "$COEXIST_SIP" register.xml reg1000); k=$(best_of "$KAMAILIO_SIP" register.xml reg1000)
-report "REGISTER (digest)" "$c" "$k"
-c=$(best_of "$COEXIST_SIP" message.xml alice message_uas.xml); k=$(best_of "$KAMAILIO_SIP" message.xml alice message_uas.xml)
-report "MESSAGE (407 + relay)" "$c" "$k"
-c=$(best_of "$COEXIST_SIP" call.xml alice call_uas.xml); k=$(best_of "$KAMAILIO_SIP" call.xml alice call_uas.xml)
-report "INVITE/BYE (407 + relay)" "$c" "$k"
-c=$(best_of "$COEXIST_SIP" subscribe.xml alice); k=$(best_of "$KAMAILIO_SIP" subscribe.xml alice subscribe_uas.xml)
-report "SUBSCRIBE/NOTIFY" "$c" "$k"
+flow "REGISTER (digest)" register.xml reg1000 "" ""
+flow "MESSAGE (407 + relay)" message.xml alice message_uas.xml message_uas.xml
+flow "INVITE/BYE (407 + relay)" call.xml alice call_uas.xml call_uas.xml
+# coexist is the presence server; Kamailio relays to one (subscribe_uas.xml).
+flow "SUBSCRIBE/NOTIFY" subscribe.xml alice "" subscribe_uas.xml
 
-# Memory per registration: REG_USERS distinct users, each one contact.
-sleep 40 # let transactions of the rate runs end (Timer J)
+# Memory per registration: fresh servers, REG_USERS distinct users, one
+# contact each; PSS before and after (after the transactions ended).
 mem() { # mem NAME SERVER PIDS…
-  local name=$1 server=$2 before after; shift 2
+  local name=$1 server=$2 before after rc; shift 2
   before=$(pss "$@")
   sipp_run "$server" register.xml regall "$REG_RATE" "$REG_USERS" "$(free_port)" -timeout "$((REG_USERS / REG_RATE * 3 + 60))s"
-  local rc=$?
+  rc=$?
   sleep 40 # transactions end (Timer J = 32 s); what stays is the registrations
   after=$(pss "$@")
   awk -v n="$REG_USERS" -v a="$before" -v b="$after" -v name="$name" -v rc="$rc" 'BEGIN {
     printf "%-10s %d registrations: PSS %d kB -> %d kB: %.0f bytes per registration%s\n",
       name, n, a, b, (b - a) * 1024 / n, (rc == 0 ? "" : " (some REGISTERs failed)") }'
 }
+start_coexist
 mem coexist "$COEXIST_SIP" "$COEXIST_PID"
+start_kamailio
 # shellcheck disable=SC2046
 mem kamailio "$KAMAILIO_SIP" $(kamailio_pids)
+stop_servers

@@ -144,8 +144,9 @@ pub struct Authenticator {
     secret: String,
     salt: std::sync::atomic::AtomicU64,
     config: AuthConfig,
-    /// Highest nonce-count seen per nonce (pruned as nonces expire).
-    counts: HashMap<String, (u32, Duration)>,
+    /// Highest nonce-count seen per nonce, keyed by the nonce's unique
+    /// salt (8 bytes, not the 64-character nonce); pruned as nonces expire.
+    counts: HashMap<u64, (u32, Duration)>,
     /// Failures per source: count and window start.
     failures: HashMap<IpAddr, (u32, Duration)>,
 }
@@ -229,7 +230,7 @@ impl Authenticator {
                 .get(range)
                 .and_then(|h| u64::from_str_radix(h, 16).ok())
         };
-        let Some((issued, _)) = field(0..16)
+        let Some((issued, salt)) = field(0..16)
             .zip(field(16..32))
             .filter(|(i, salt)| self.nonce_at(*i, *salt) == credentials.nonce)
         else {
@@ -259,10 +260,7 @@ impl Authenticator {
             return Check::Stale;
         }
         if let Some((_, nc, _)) = &credentials.qop {
-            let seen = self
-                .counts
-                .entry(credentials.nonce.clone())
-                .or_insert((0, now));
+            let seen = self.counts.entry(salt).or_insert((0, now));
             if *nc <= seen.0 {
                 self.fail(source, now);
                 return Check::Failed;

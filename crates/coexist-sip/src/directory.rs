@@ -101,6 +101,13 @@ impl MemoryDirectory {
         }
     }
 
+    /// Turns a user's R1.4 notices on or off (`NotifySfbUsers`).
+    pub fn set_notify(&self, upn: &str, notify: bool) {
+        if let Some(user) = self.write().get_mut(&upn.to_ascii_lowercase()) {
+            user.notify = notify;
+        }
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, SipUser>> {
         self.users.write().unwrap_or_else(|p| p.into_inner())
     }

@@ -2,7 +2,8 @@
 //! contacts per user, expiry, un-register (`Expires: 0`, `Contact: *`),
 //! contacts marked as IP phones by User-Agent (R6.3).
 
-use crate::engine::Engine;
+use crate::directory::SipUser;
+use crate::engine::{Engine, Pending};
 use crate::headers::{NameAddr, SipUri};
 use crate::message::SipMessage;
 use crate::registrar::Binding;
@@ -117,6 +118,28 @@ impl Engine {
         if was_registered != self.registrar.is_registered(&aor, now) {
             // R7.3: a first or last live endpoint changes what watchers see.
             self.presence_changed(now, &aor);
+            if !was_registered && user.notify {
+                self.notify_upgrade(now, &user);
+            }
         }
+    }
+
+    /// R1.4: a user whose upgrade policy has `NotifySfbUsers` is told, on
+    /// their sfb client, that Teams will replace it: a MESSAGE from the
+    /// system sender `sip:coexist@DOMAIN` (API.md) when they register.
+    fn notify_upgrade(&mut self, now: Duration, user: &SipUser) {
+        let tag = self.token();
+        let from = format!("<sip:coexist@{}>;tag={tag}", user.realm);
+        let text = "Your organisation is upgrading you to Microsoft Teams: Teams will replace \
+                    Skype for Business for your chats and calls. (R1.4)";
+        self.deliver_message(
+            now,
+            &format!("coexist@{}", user.realm),
+            &user.upn,
+            &from,
+            "text/plain;charset=utf-8",
+            bytes::Bytes::from_static(text.as_bytes()),
+            Pending::Fire,
+        );
     }
 }

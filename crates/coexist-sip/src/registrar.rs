@@ -181,7 +181,12 @@ impl Registrar {
     /// Adds or refreshes a binding. Refused (`false`) when the same Call-ID
     /// comes with a CSeq not above the stored one (RFC 3261 §10.3 step 7).
     pub fn upsert(&mut self, binding: Binding) -> bool {
-        let list = self.bindings.entry(binding.aor.clone()).or_default();
+        // Most users have one contact: a Vec's default first growth (4) would
+        // quadruple the memory of a registration.
+        let list = self
+            .bindings
+            .entry(binding.aor.clone())
+            .or_insert_with(|| Vec::with_capacity(1));
         if let Some(old) = list.iter_mut().find(|b| b.contact == binding.contact) {
             if old.call_id == binding.call_id && binding.cseq <= old.cseq {
                 return false;

@@ -12,8 +12,44 @@
 use crate::headers::{NameAddr, Via};
 use crate::message::{Method, SipMessage};
 use crate::transport::{Outgoing, Peer};
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
+
+/// When each transaction next needs attention: a min-heap of (time, key)
+/// with lazy deletion, so finding the next timer and firing due ones costs
+/// O(log n) instead of a scan of every transaction per packet. A stale
+/// entry (the transaction moved its timer or ended) just wakes us early.
+#[derive(Debug, Default)]
+struct Wakeups(BinaryHeap<Reverse<(Duration, String)>>);
+
+impl Wakeups {
+    fn at(&mut self, when: Option<Duration>, key: &str) {
+        if let Some(when) = when {
+            self.0.push(Reverse((when, key.to_owned())));
+        }
+    }
+
+    fn next(&self) -> Option<Duration> {
+        self.0.peek().map(|Reverse((when, _))| *when)
+    }
+
+    /// The keys due at `now`, each once.
+    fn due(&mut self, now: Duration) -> Vec<String> {
+        let mut keys = Vec::new();
+        while let Some(Reverse((when, _))) = self.0.peek() {
+            if *when > now {
+                break;
+            }
+            if let Some(Reverse((_, key))) = self.0.pop()
+                && !keys.contains(&key)
+            {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+}
 
 /// The RFC 3261 timer base values (§17.1.1.1, table 4).
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +129,16 @@ pub enum Arrival {
 pub struct ServerTransactions {
     timers: TimerValues,
     txns: HashMap<String, ServerTxn>,
+    wakeups: Wakeups,
+}
+
+impl ServerTxn {
+    fn next_timer(&self) -> Option<Duration> {
+        match (self.end, self.retransmit.map(|(at, _)| at)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 impl ServerTransactions {
@@ -101,7 +147,13 @@ impl ServerTransactions {
         ServerTransactions {
             timers,
             txns: HashMap::new(),
+            wakeups: Wakeups::default(),
         }
+    }
+
+    fn schedule(&mut self, key: &str) {
+        let when = self.txns.get(key).and_then(ServerTxn::next_timer);
+        self.wakeups.at(when, key);
     }
 
     /// Classifies an arriving request.
@@ -122,6 +174,7 @@ impl ServerTransactions {
                         self.timers.t4
                     };
                     txn.end = Some(now + t4);
+                    self.schedule(&key);
                     Arrival::AckAbsorbed
                 } else {
                     Arrival::New // an ACK for a 2xx is the dialog's business
@@ -134,7 +187,7 @@ impl ServerTransactions {
             None if is_ack => Arrival::New,
             None => {
                 self.txns.insert(
-                    key,
+                    key.clone(),
                     ServerTxn {
                         peer,
                         invite: request.method() == Some(Method::Invite),
@@ -146,6 +199,7 @@ impl ServerTransactions {
                         acked: false,
                     },
                 );
+                self.schedule(&key);
                 Arrival::New
             }
         }
@@ -182,18 +236,24 @@ impl ServerTransactions {
             }
         }
         txn.last = Some((code, bytes.clone()));
-        Some(Outgoing {
+        let out = Outgoing {
             to: txn.peer,
             bytes,
-        })
+        };
+        self.schedule(&key);
+        Some(out)
     }
 
     /// The ACK of a 2xx arrived (matched by the dialog): stop retransmitting.
     pub fn acked_2xx(&mut self, invite: &SipMessage) {
-        if let Some(txn) = server_key(invite).and_then(|k| self.txns.get_mut(&k)) {
+        let Some(key) = server_key(invite) else {
+            return;
+        };
+        if let Some(txn) = self.txns.get_mut(&key) {
             txn.retransmit = None;
             txn.acked = true;
             txn.end = Some(Duration::ZERO);
+            self.schedule(&key);
         }
     }
 
@@ -208,9 +268,13 @@ impl ServerTransactions {
     pub fn poll(&mut self, now: Duration) -> Vec<Outgoing> {
         let mut out = Vec::new();
         let t2 = self.timers.t2;
-        self.txns.retain(|_, txn| {
+        for key in self.wakeups.due(now) {
+            let Some(txn) = self.txns.get_mut(&key) else {
+                continue;
+            };
             if txn.end.is_some_and(|end| end <= now) {
-                return false;
+                self.txns.remove(&key);
+                continue;
             }
             if let Some((at, interval)) = txn.retransmit
                 && at <= now
@@ -225,18 +289,14 @@ impl ServerTransactions {
                 let next = (interval * 2).min(t2);
                 txn.retransmit = Some((now + next, next));
             }
-            true
-        });
+            self.schedule(&key);
+        }
         out
     }
 
-    /// The earliest timer.
+    /// The earliest timer (possibly a stale one: polling then is harmless).
     pub fn next_timeout(&self) -> Option<Duration> {
-        self.txns
-            .values()
-            .flat_map(|t| [t.end, t.retransmit.map(|(at, _)| at)])
-            .flatten()
-            .min()
+        self.wakeups.next()
     }
 
     /// How many transactions are live.
@@ -281,6 +341,16 @@ pub enum ClientEvent {
 pub struct ClientTransactions {
     timers: TimerValues,
     txns: HashMap<String, ClientTxn>,
+    wakeups: Wakeups,
+}
+
+impl ClientTxn {
+    fn next_timer(&self) -> Duration {
+        match self.retransmit {
+            Some((at, _)) => at.min(self.end),
+            None => self.end,
+        }
+    }
 }
 
 impl ClientTransactions {
@@ -289,7 +359,13 @@ impl ClientTransactions {
         ClientTransactions {
             timers,
             txns: HashMap::new(),
+            wakeups: Wakeups::default(),
         }
+    }
+
+    fn schedule(&mut self, key: &str) {
+        let when = self.txns.get(key).map(ClientTxn::next_timer);
+        self.wakeups.at(when, key);
     }
 
     /// Starts a transaction for `request` (whose top Via carries a fresh
@@ -325,7 +401,7 @@ impl ClientTransactions {
             request.method().map(|m| m.to_string()).unwrap_or_default()
         );
         self.txns.insert(
-            key,
+            key.clone(),
             ClientTxn {
                 owner,
                 peer,
@@ -337,6 +413,7 @@ impl ClientTransactions {
                 completed: false,
             },
         );
+        self.schedule(&key);
         out
     }
 
@@ -409,12 +486,16 @@ impl ClientTransactions {
         let mut out = Vec::new();
         let mut events = Vec::new();
         let t2 = self.timers.t2;
-        self.txns.retain(|_, txn| {
+        for key in self.wakeups.due(now) {
+            let Some(txn) = self.txns.get_mut(&key) else {
+                continue;
+            };
             if txn.end <= now {
                 if !txn.completed {
                     events.push(ClientEvent::Timeout(txn.owner, txn.request.clone()));
                 }
-                return false;
+                self.txns.remove(&key);
+                continue;
             }
             if let Some((at, interval)) = txn.retransmit
                 && at <= now
@@ -430,23 +511,14 @@ impl ClientTransactions {
                 };
                 txn.retransmit = Some((now + next, next));
             }
-            true
-        });
+            self.schedule(&key);
+        }
         (out, events)
     }
 
-    /// The earliest timer.
+    /// The earliest timer (possibly a stale one: polling then is harmless).
     pub fn next_timeout(&self) -> Option<Duration> {
-        self.txns
-            .values()
-            .flat_map(|t| [Some(t.end), t.retransmit.map(|(at, _)| at)])
-            .flatten()
-            .min()
-    }
-
-    /// Forgets every transaction of `owner` (e.g. a CANCELled fork).
-    pub fn forget_owner(&mut self, owner: Owner) {
-        self.txns.retain(|_, t| t.owner != owner);
+        self.wakeups.next()
     }
 
     /// How many transactions are live.

@@ -189,3 +189,40 @@ fn clients_known_to_stop_at_a_sha256_challenge_are_offered_md5_only() {
     assert_eq!(offers.len(), 1);
     assert!(offers[0].contains("algorithm=MD5"));
 }
+
+#[test]
+fn a_user_with_notify_sfb_users_is_told_teams_replaces_sfb_on_registering_r1_4() {
+    let mut lab = Lab::new();
+    lab.directory.set_notify("dave@contoso.test", true);
+    let dave = Ua::new("dave", 5090).registered(&mut lab);
+    let notice = lab.take(dave.addr);
+    assert_eq!(notice.len(), 1);
+    assert_eq!(notice[0].method(), Some(coexist_sip::Method::Message));
+    assert!(
+        notice[0]
+            .header("From")
+            .unwrap()
+            .contains("sip:coexist@contoso.test")
+    );
+    assert!(String::from_utf8_lossy(&notice[0].body).contains("Teams"));
+    // Others are not told.
+    let alice = Ua::new("alice", 5091).registered(&mut lab);
+    assert!(lab.take(alice.addr).is_empty());
+}
+
+#[test]
+fn a_source_over_its_rate_gets_503_with_retry_after() {
+    let mut lab = Lab::with_config(|c| c.rate_limit_per_source = 5);
+    let mut alice = Ua::new("alice", 5092);
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        let r = alice.register(600);
+        lab.send(alice.addr, &r);
+        codes.push(lab.response(alice.addr).status().unwrap());
+    }
+    assert_eq!(codes, vec![401, 401, 401, 401, 401, 503, 503]);
+    lab.advance(Duration::from_secs(1));
+    let r = alice.register(600);
+    lab.send(alice.addr, &r);
+    assert_eq!(lab.response(alice.addr).status(), Some(401));
+}
