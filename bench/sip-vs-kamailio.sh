@@ -56,6 +56,7 @@ awk -v n="$REG_USERS" 'BEGIN { print "SEQUENTIAL"; for (i = 0; i < n; i++) print
 start_coexist() {
   local http sip
   http=$(free_port); sip=$(free_port)
+  rm -rf "$WORK/coexist" "$WORK/coexist.out"
   "$BIN" serve --data-dir "$WORK/coexist" --http "127.0.0.1:$http" --sip "127.0.0.1:$sip" >"$WORK/coexist.out" 2>"$WORK/coexist.err" &
   COEXIST_PID=$!; PIDS+=("$COEXIST_PID")
   for _ in $(seq 1 200); do grep -q '^coexist listening' "$WORK/coexist.out" 2>/dev/null && break; sleep 0.05; done

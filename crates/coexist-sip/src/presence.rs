@@ -13,7 +13,8 @@ use crate::message::{Method, SipMessage};
 use crate::transport::Peer;
 use coexist_policy::presence::{presence_source, shown_availability};
 use coexist_policy::{Availability, Client};
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 /// The least time between two NOTIFYs of one subscription.
@@ -45,29 +46,68 @@ struct Subscription {
     last_state: Option<String>,
 }
 
-/// Presence state.
+/// Presence state. Subscriptions are indexed by presentity, and their
+/// timers (a delayed NOTIFY, expiry) sit on min-heaps with lazy deletion,
+/// so neither a change nor a timer scans every subscription.
 #[derive(Debug, Default)]
 pub struct Presence {
     published: HashMap<String, Published>,
     teams: HashMap<String, (Availability, Option<String>)>,
     subs: HashMap<u64, Subscription>,
     dialogs: HashMap<(String, String), u64>,
+    by_presentity: HashMap<String, Vec<u64>>,
+    sub_timers: BinaryHeap<Reverse<(Duration, u64)>>,
+    published_timers: BinaryHeap<Reverse<(Duration, String)>>,
 }
 
 impl Presence {
-    /// The earliest presence timer.
+    /// The earliest presence timer (possibly stale: polling then is harmless).
     pub fn next_timeout(&self) -> Option<Duration> {
-        self.subs
-            .values()
-            .flat_map(|s| [s.pending, Some(s.expires_at)])
-            .chain(self.published.values().map(|p| Some(p.expires_at)))
-            .flatten()
-            .min()
+        let subs = self.sub_timers.peek().map(|Reverse((t, _))| *t);
+        let published = self.published_timers.peek().map(|Reverse((t, _))| *t);
+        match (subs, published) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// How many subscriptions are live.
     pub fn subscriptions(&self) -> usize {
         self.subs.len()
+    }
+
+    fn wake_sub(&mut self, at: Duration, id: u64) {
+        self.sub_timers.push(Reverse((at, id)));
+    }
+
+    fn due_subs(&mut self, now: Duration) -> Vec<u64> {
+        let mut ids = Vec::new();
+        while self
+            .sub_timers
+            .peek()
+            .is_some_and(|Reverse((t, _))| *t <= now)
+        {
+            if let Some(Reverse((_, id))) = self.sub_timers.pop()
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    fn due_published(&mut self, now: Duration) -> Vec<String> {
+        let mut upns = Vec::new();
+        while self
+            .published_timers
+            .peek()
+            .is_some_and(|Reverse((t, _))| *t <= now)
+        {
+            if let Some(Reverse((_, upn))) = self.published_timers.pop() {
+                upns.push(upn);
+            }
+        }
+        upns
     }
 }
 
@@ -234,15 +274,19 @@ impl Engine {
             }
         };
         let etag = self.token();
+        let expires_at = now + Duration::from_secs(u64::from(expires));
         self.presence.published.insert(
             user.upn.clone(),
             Published {
                 availability,
                 note,
                 etag: etag.clone(),
-                expires_at: now + Duration::from_secs(u64::from(expires)),
+                expires_at,
             },
         );
+        self.presence
+            .published_timers
+            .push(Reverse((expires_at, user.upn.clone())));
         let tag = self.token();
         let mut ok = request.response(200, "OK", Some(&tag));
         ok.push("SIP-ETag", etag);
@@ -334,6 +378,11 @@ impl Engine {
                 self.presence
                     .dialogs
                     .insert((sub.call_id.clone(), local_tag), id);
+                self.presence
+                    .by_presentity
+                    .entry(sub.presentity.clone())
+                    .or_default()
+                    .push(id);
                 self.presence.subs.insert(id, sub);
                 id
             }
@@ -346,12 +395,14 @@ impl Engine {
             return self.reply(now, &request, response);
         }
         sub.expires_at = now + Duration::from_secs(u64::from(expires));
+        let expires_at = sub.expires_at;
         let tag = sub.local_tag.clone();
         let transport = sub.peer.transport;
         let mut ok = request.response(200, "OK", Some(&tag));
         ok.push("Expires", expires.to_string());
         ok.push("Contact", self.our_contact(transport));
         self.reply(now, &request, ok);
+        self.presence.wake_sub(expires_at, id);
         // RFC 6665 §4.2.1: a NOTIFY at once (the final one when expires=0).
         self.send_notify(now, id, true);
         if expires == 0 {
@@ -362,18 +413,23 @@ impl Engine {
     fn drop_subscription(&mut self, id: u64) {
         if let Some(sub) = self.presence.subs.remove(&id) {
             self.presence.dialogs.remove(&(sub.call_id, sub.local_tag));
+            if let Some(ids) = self.presence.by_presentity.get_mut(&sub.presentity) {
+                ids.retain(|other| *other != id);
+                if ids.is_empty() {
+                    self.presence.by_presentity.remove(&sub.presentity);
+                }
+            }
         }
     }
 
     /// Something `presentity`'s watchers see may have changed.
     pub(crate) fn presence_changed(&mut self, now: Duration, presentity: &str) {
-        let ids: Vec<u64> = self
+        let ids = self
             .presence
-            .subs
-            .iter()
-            .filter(|(_, s)| s.presentity == presentity)
-            .map(|(id, _)| *id)
-            .collect();
+            .by_presentity
+            .get(presentity)
+            .cloned()
+            .unwrap_or_default();
         for id in ids {
             let Some(sub) = self.presence.subs.get_mut(&id) else {
                 continue;
@@ -381,6 +437,7 @@ impl Engine {
             match sub.last_notify {
                 Some(last) if now < last + NOTIFY_SPACING => {
                     sub.pending = Some(last + NOTIFY_SPACING);
+                    self.presence.wake_sub(last + NOTIFY_SPACING, id);
                 }
                 _ => self.send_notify(now, id, false),
             }
@@ -428,37 +485,27 @@ impl Engine {
     }
 
     pub(crate) fn presence_timers(&mut self, now: Duration) {
-        let due: Vec<u64> = self
-            .presence
-            .subs
-            .iter()
-            .filter(|(_, s)| s.pending.is_some_and(|p| p <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
-            self.send_notify(now, id, false);
+        for id in self.presence.due_subs(now) {
+            let Some(sub) = self.presence.subs.get(&id) else {
+                continue;
+            };
+            if sub.expires_at <= now {
+                self.send_notify(now, id, true);
+                self.drop_subscription(id);
+            } else if sub.pending.is_some_and(|p| p <= now) {
+                self.send_notify(now, id, false);
+            }
         }
-        let expired: Vec<u64> = self
-            .presence
-            .subs
-            .iter()
-            .filter(|(_, s)| s.expires_at <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            self.send_notify(now, id, true);
-            self.drop_subscription(id);
-        }
-        let gone: Vec<String> = self
-            .presence
-            .published
-            .iter()
-            .filter(|(_, p)| p.expires_at <= now)
-            .map(|(upn, _)| upn.clone())
-            .collect();
-        for upn in gone {
-            self.presence.published.remove(&upn);
-            self.presence_changed(now, &upn);
+        for upn in self.presence.due_published(now) {
+            if self
+                .presence
+                .published
+                .get(&upn)
+                .is_some_and(|p| p.expires_at <= now)
+            {
+                self.presence.published.remove(&upn);
+                self.presence_changed(now, &upn);
+            }
         }
     }
 
