@@ -140,6 +140,26 @@ where
     assert_eq!(store.message(1).await.unwrap(), Some(delivered));
     assert_eq!(store.message(99).await.unwrap(), None);
 
+    // A user's message events: messages of their threads not their own.
+    let threads = ["19:one".to_owned(), "19:two".to_owned()];
+    let after = store
+        .messages_after(&threads[..1], "b@x.test", 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(after.iter().map(|m| m.id).collect::<Vec<_>>(), vec![3, 5]);
+    let both = store
+        .messages_after(&threads, "b@x.test", 0, 3)
+        .await
+        .unwrap();
+    assert_eq!(both.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert!(
+        store
+            .messages_after(&threads, "a@x.test", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // A user's events after an id, oldest first.
     let after = store.events("a@x.test", 1, 10).await.unwrap();
     assert_eq!(after, vec![events[1].clone(), events[2].clone()]);
@@ -203,6 +223,15 @@ impl ConversationStore for Shared {
     }
     async fn message(&self, id: i64) -> Result<Option<Message>, coexist_core::StoreError> {
         self.0.message(id).await
+    }
+    async fn messages_after(
+        &self,
+        threads: &[String],
+        not_from: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, coexist_core::StoreError> {
+        self.0.messages_after(threads, not_from, after, limit).await
     }
     async fn events(
         &self,

@@ -187,8 +187,7 @@ impl Teams {
             store.clone(),
             clock.clone(),
             hub.clone(),
-            snapshot.last_message_id,
-            snapshot.last_event_id,
+            snapshot.last_message_id.max(snapshot.last_event_id),
         );
         Ok(Arc::new(Teams {
             directory,

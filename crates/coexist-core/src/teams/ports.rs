@@ -18,9 +18,10 @@ pub struct ConversationSnapshot {
     pub threads: Vec<Thread>,
     /// Sessions not yet expired.
     pub sessions: Vec<Session>,
-    /// The highest message id used.
+    /// The highest message id used (messages and events share one
+    /// sequence).
     pub last_message_id: i64,
-    /// The highest event id used.
+    /// The highest stored event id used.
     pub last_event_id: i64,
 }
 
@@ -58,6 +59,17 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// One message.
     async fn message(&self, id: i64) -> Result<Option<Message>, StoreError>;
+
+    /// Messages of `threads` not sent by `not_from`, with an id above
+    /// `after`, oldest first, at most `limit`: the `message` events of a
+    /// user's stream, which are not stored twice.
+    async fn messages_after(
+        &self,
+        threads: &[String],
+        not_from: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
 
     /// A user's events with an id above `after`, oldest first, at most
     /// `limit`.
@@ -147,6 +159,24 @@ impl ConversationStore for MemoryConversations {
 
     async fn message(&self, id: i64) -> Result<Option<Message>, StoreError> {
         Ok(self.lock().messages.get(&id).cloned())
+    }
+
+    async fn messages_after(
+        &self,
+        threads: &[String],
+        not_from: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .messages
+            .range(after.saturating_add(1)..)
+            .map(|(_, m)| m)
+            .filter(|m| m.from != not_from && threads.contains(&m.chat_id))
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 
     async fn events(

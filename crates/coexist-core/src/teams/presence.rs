@@ -263,14 +263,39 @@ impl Teams {
         }
     }
 
-    /// A user's events after `after`, oldest first (at most `limit`).
+    /// A user's events after `after`, oldest first (at most `limit`): the
+    /// stored ones merged with the `message` events, rendered from the
+    /// messages of the user's teams threads.
     pub async fn events_after(
         &self,
         upn: &str,
         after: i64,
         limit: u32,
     ) -> Result<Vec<super::model::StoredEvent>> {
-        Ok(self.store.events(upn, after, limit).await?)
+        let threads: Vec<String> = {
+            let cache = self.threads.read().unwrap_or_else(|p| p.into_inner());
+            cache
+                .values()
+                .filter(|t| t.member(upn).is_some_and(|m| m.client == Client::Teams))
+                .map(|t| t.id.clone())
+                .collect()
+        };
+        let mut events = self.store.events(upn, after, limit).await?;
+        if !threads.is_empty() {
+            let messages = self
+                .store
+                .messages_after(&threads, upn, after, limit)
+                .await?;
+            events.extend(messages.iter().map(|m| super::model::StoredEvent {
+                id: m.id,
+                upn: upn.to_owned(),
+                at: m.created_at,
+                payload: super::writer::message_payload(m.id, m, "new", m.created_at),
+            }));
+            events.sort_by_key(|e| e.id);
+            events.truncate(limit as usize);
+        }
+        Ok(events)
     }
 
     /// How many live teams connections a user has.

@@ -72,11 +72,28 @@ impl Writer {
         store: Arc<dyn ConversationStore>,
         clock: Arc<dyn Clock>,
         hub: Arc<Hub>,
-        last_message_id: i64,
-        last_event_id: i64,
+        last_id: i64,
     ) -> Writer {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run(rx, store, clock, hub, last_message_id, last_event_id));
+        let writer = run(rx, store, clock, hub, last_id);
+        // The writer gets a thread and a runtime of its own: a commit is
+        // several round trips to the database, and on a runtime busy with
+        // thousands of HTTP tasks each would wait its turn, so commits would
+        // take many times their real cost. It ends when every handle is gone.
+        let spawned = std::thread::Builder::new()
+            .name("teams-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(writer),
+                    Err(error) => tracing::error!(%error, "teams writer runtime"),
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "teams writer thread");
+        }
         Writer { tx }
     }
 
@@ -111,19 +128,22 @@ async fn run(
     store: Arc<dyn ConversationStore>,
     clock: Arc<dyn Clock>,
     hub: Arc<Hub>,
-    mut last_message_id: i64,
-    mut last_event_id: i64,
+    mut last_id: i64,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let now = clock.now();
-        let (mut message_id, mut event_id) = (last_message_id, last_event_id);
-        // Per job: the messages it wrote; overall: the rows and events.
+        // One sequence for messages and events: a new message's id is the
+        // id of its `message` event in each recipient's stream, so that event
+        // is not stored twice (replay renders it from the message row).
+        let mut id = last_id;
         let mut per_job: Vec<Vec<Message>> = Vec::with_capacity(jobs.len());
         let mut threads = Vec::new();
         let mut sessions = Vec::new();
         let mut messages: Vec<Message> = Vec::new();
-        let mut events: Vec<StoredEvent> = Vec::new();
+        // Stored events, and live ones (stored or rendered from a message).
+        let mut stored: Vec<StoredEvent> = Vec::new();
+        let mut live: Vec<Arc<StoredEvent>> = Vec::new();
         for job in &mut jobs {
             let mut written = Vec::new();
             for op in std::mem::take(&mut job.ops) {
@@ -134,38 +154,42 @@ async fn run(
                         mut message,
                         notify,
                     } => {
-                        message_id += 1;
-                        message.id = message_id;
-                        push_message_events(
-                            &message,
-                            &notify,
-                            "new",
-                            now,
-                            &mut event_id,
-                            &mut events,
-                        );
+                        id += 1;
+                        message.id = id;
+                        if !notify.is_empty() {
+                            let payload = message_payload(id, &message, "new", message.created_at);
+                            for upn in notify {
+                                live.push(Arc::new(StoredEvent {
+                                    id,
+                                    upn,
+                                    at: message.created_at,
+                                    payload: payload.clone(),
+                                }));
+                            }
+                        }
                         written.push(message.clone());
                         messages.push(message);
                     }
                     Op::UpdateMessage { message, notify } => {
-                        push_message_events(
-                            &message,
-                            &notify,
-                            "delivery",
-                            now,
-                            &mut event_id,
-                            &mut events,
-                        );
+                        for upn in notify {
+                            id += 1;
+                            stored.push(StoredEvent {
+                                id,
+                                upn,
+                                at: now,
+                                payload: message_payload(id, &message, "delivery", now),
+                            });
+                        }
                         written.push(message.clone());
                         messages.push(message);
                     }
                     Op::Event { to, kind, data } => {
                         let data_json = data.to_string();
                         for upn in to {
-                            event_id += 1;
-                            events.push(StoredEvent {
-                                id: event_id,
-                                payload: payload(event_id, kind, now, &data_json),
+                            id += 1;
+                            stored.push(StoredEvent {
+                                id,
+                                payload: payload(id, kind, now, &data_json),
                                 upn,
                                 at: now,
                             });
@@ -176,18 +200,19 @@ async fn run(
             per_job.push(written);
         }
         let mut rows: Vec<Row<'_>> =
-            Vec::with_capacity(threads.len() + sessions.len() + messages.len() + events.len());
+            Vec::with_capacity(threads.len() + sessions.len() + messages.len() + stored.len());
         rows.extend(threads.iter().map(Row::Thread));
         rows.extend(sessions.iter().map(Row::Session));
         rows.extend(messages.iter().map(Row::Message));
-        rows.extend(events.iter().map(Row::Event));
+        rows.extend(stored.iter().map(Row::Event));
         let outcome = store.commit_conversations(&rows).await;
         drop(rows);
         match outcome {
             Ok(()) => {
-                last_message_id = message_id;
-                last_event_id = event_id;
-                hub.publish(events.into_iter().map(Arc::new));
+                last_id = id;
+                live.extend(stored.into_iter().map(Arc::new));
+                live.sort_by_key(|event| event.id);
+                hub.publish(live.into_iter());
                 for (job, written) in jobs.drain(..).zip(per_job) {
                     let _ = job.reply.send(Ok(Committed { messages: written }));
                 }
@@ -202,27 +227,16 @@ async fn run(
     }
 }
 
-fn push_message_events(
-    message: &Message,
-    notify: &[String],
-    change: &str,
-    now: Timestamp,
-    event_id: &mut i64,
-    events: &mut Vec<StoredEvent>,
-) {
-    if notify.is_empty() {
-        return;
+/// The `message` event for `message`, as sent live and as rendered on
+/// replay.
+pub(crate) fn message_payload(id: i64, message: &Message, change: &str, at: Timestamp) -> String {
+    #[derive(serde::Serialize)]
+    struct Data<'a> {
+        change: &'a str,
+        message: &'a Message,
     }
-    let data = serde_json::json!({ "change": change, "message": message }).to_string();
-    for upn in notify {
-        *event_id += 1;
-        events.push(StoredEvent {
-            id: *event_id,
-            upn: upn.clone(),
-            at: now,
-            payload: payload(*event_id, "message", now, &data),
-        });
-    }
+    let data = serde_json::to_string(&Data { change, message }).unwrap_or_else(|_| "{}".into());
+    payload(id, "message", at, &data)
 }
 
 /// A live connection's queue.

@@ -123,7 +123,7 @@ impl ConversationStore for SqliteStore {
                 Row::Session(s) => sessions.push(s),
             }
         }
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         for thread in threads {
             sqlx::query(
                 "INSERT INTO threads (id, kind, topic, method, members, created_by, created_at,
@@ -237,6 +237,40 @@ impl ConversationStore for SqliteStore {
             .as_ref()
             .map(message_from)
             .transpose()
+    }
+
+    async fn messages_after(
+        &self,
+        threads: &[String],
+        not_from: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        // SQLite takes at most 32 766 bound values: ask by chunks of threads
+        // and keep the oldest `limit`.
+        let mut found = Vec::new();
+        for chunk in threads.chunks(10_000) {
+            let mut query: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT * FROM messages WHERE thread_id IN (");
+            let mut list = query.separated(", ");
+            for thread in chunk {
+                list.push_bind(thread);
+            }
+            query
+                .push(") AND id > ")
+                .push_bind(after)
+                .push(" AND sender <> ")
+                .push_bind(not_from)
+                .push(" ORDER BY id LIMIT ")
+                .push_bind(i64::from(limit));
+            let rows = query.build().fetch_all(&self.pool).await.map_err(err)?;
+            for row in &rows {
+                found.push(message_from(row)?);
+            }
+        }
+        found.sort_by_key(|m| m.id);
+        found.truncate(limit as usize);
+        Ok(found)
     }
 
     async fn events(
