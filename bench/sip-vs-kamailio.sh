@@ -22,6 +22,9 @@ STEP_SECONDS="${STEP_SECONDS:-5}"
 RATES="${RATES:-250 500 1000 1500 2000 3000 4000 6000 8000 12000}"
 REG_USERS="${REG_USERS:-100000}"
 REG_RATE="${REG_RATE:-1000}"
+# Which measurements to run, and debugging aids (sipp error traces kept in KEEP).
+FLOWS="${FLOWS:-register message call subscribe memory}"
+KEEP="${KEEP:-}"
 SIPP_DIR="$ROOT/bench/sipp"
 
 cargo build --release --quiet --bin coexist || exit 1
@@ -31,6 +34,7 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   wait 2>/dev/null
+  if [ -n "$KEEP" ]; then cp -r "$WORK" "$KEEP"; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -59,7 +63,10 @@ start_coexist() {
   rm -rf "$WORK/coexist" "$WORK/coexist.out"
   "$BIN" serve --data-dir "$WORK/coexist" --http "127.0.0.1:$http" --sip "127.0.0.1:$sip" >"$WORK/coexist.out" 2>"$WORK/coexist.err" &
   COEXIST_PID=$!; PIDS+=("$COEXIST_PID")
-  for _ in $(seq 1 200); do grep -q '^coexist listening' "$WORK/coexist.out" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 1 600); do grep -q '^coexist listening' "$WORK/coexist.out" 2>/dev/null && break; sleep 0.05; done
+  if ! grep -q '^coexist listening' "$WORK/coexist.out"; then
+    echo "coexist did not start:" >&2; tail -5 "$WORK/coexist.err" >&2; exit 1
+  fi
   export COEXIST_URL="http://127.0.0.1:$http" COEXIST_DATA_DIR="$WORK/coexist"
   "$BIN" admin new-tenant --name contoso --domain contoso.test >/dev/null
   "$BIN" admin import-users "$WORK/users.csv" --tenant contoso >/dev/null
@@ -90,9 +97,9 @@ kamailio_pids() { pgrep -f "kamailio -f $ROOT/bench/kamailio/kamailio.cfg" | tr 
 # sipp_run SERVER SCENARIO INF RATE CALLS PORT [extra args]
 sipp_run() {
   local server=$1 scenario=$2 inf=$3 rate=$4 calls=$5 port=$6; shift 6
-  sipp "$server" -sf "$SIPP_DIR/$scenario" -inf "$WORK/$inf.csv" -r "$rate" -m "$calls" \
+  (cd "$WORK" && exec sipp "$server" -sf "$SIPP_DIR/$scenario" -inf "$WORK/$inf.csv" -r "$rate" -m "$calls" \
     -i 127.0.0.1 -p "$port" -mp "$(free_port)" -nostdin -timeout "$((STEP_SECONDS * 3 + 20))s" \
-    -max_socket 1000 "$@" >/dev/null 2>&1
+    -max_socket 1000 ${KEEP:+-trace_err} "$@" >/dev/null 2>&1)
 }
 
 # step SERVER SCENARIO INF RATE [UAS]: 0 when every call passed in time.
@@ -102,8 +109,8 @@ step() {
   if [ -n "$uas" ]; then
     uas_port=$(free_port)
     sipp_run "$server" register.xml bob 1 1 "$uas_port" || return 1
-    sipp "$server" -sf "$SIPP_DIR/$uas" -m "$calls" -i 127.0.0.1 -p "$uas_port" -mp "$(free_port)" \
-      -nostdin -timeout "$((STEP_SECONDS * 3 + 25))s" >/dev/null 2>&1 &
+    (cd "$WORK" && exec sipp "$server" -sf "$SIPP_DIR/$uas" -m "$calls" -i 127.0.0.1 -p "$uas_port" -mp "$(free_port)" \
+      -nostdin -timeout "$((STEP_SECONDS * 3 + 25))s" ${KEEP:+-trace_err} >/dev/null 2>&1) &
     uas_pid=$!
     sleep 0.3
   fi
@@ -147,11 +154,13 @@ flow() { # flow NAME SCENARIO INF COEXIST_UAS KAMAILIO_UAS
   printf '%-28s coexist %6s/s   kamailio %6s/s   ratio %s\n' "$1" "$c" "$k" "$(ratio "$c" "$k")"
 }
 
-flow "REGISTER (digest)" register.xml reg1000 "" ""
-flow "MESSAGE (407 + relay)" message.xml alice message_uas.xml message_uas.xml
-flow "INVITE/BYE (407 + relay)" call.xml alice call_uas.xml call_uas.xml
+wants() { case " $FLOWS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+wants register && flow "REGISTER (digest)" register.xml reg1000 "" ""
+wants message && flow "MESSAGE (407 + relay)" message.xml alice message_uas.xml message_uas.xml
+wants call && flow "INVITE/BYE (407 + relay)" call.xml alice call_uas.xml call_uas.xml
 # coexist is the presence server; Kamailio relays to one (subscribe_uas.xml).
-flow "SUBSCRIBE/NOTIFY" subscribe.xml alice "" subscribe_uas.xml
+wants subscribe && flow "SUBSCRIBE/NOTIFY" subscribe.xml alice "" subscribe_uas.xml
+wants memory || exit 0
 
 # Memory per registration: fresh servers, REG_USERS distinct users, one
 # contact each; PSS before and after (after the transactions ended).

@@ -6,12 +6,26 @@
 //! re-INVITE, REFER, NOTIFY, INFO, UPDATE) on one leg are relayed to the
 //! other and their answer relayed back.
 
-use crate::engine::{Engine, Pending};
+use crate::engine::{Engine, EngineEvent, Pending};
 use crate::headers::{NameAddr, Params};
+use crate::im::PortStart;
 use crate::message::{Method, SipMessage};
 use crate::transport::Peer;
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// How a call placed through the delivery port goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEvent {
+    /// A contact is ringing (1xx).
+    Ringing,
+    /// A contact answered: its SDP answer.
+    Answered(bytes::Bytes),
+    /// Nobody answered: the final status (486 busy, 480 unavailable, …).
+    Failed(u16),
+    /// The call is over (either side hung up).
+    Ended,
+}
 
 /// One side's dialog state.
 #[derive(Debug, Clone)]
@@ -44,6 +58,8 @@ enum Side {
 
 #[derive(Debug)]
 struct Call {
+    /// The delivery port's call id when the caller is the teams side (no SIP leg A).
+    port: Option<u64>,
     a: Leg,
     invite: SipMessage,
     forks: Vec<Fork>,
@@ -158,12 +174,7 @@ impl Engine {
         let Some((from, to)) = self.admit(now, peer, &request) else {
             return;
         };
-        let contacts: Vec<(String, Peer)> = self
-            .registrar
-            .contacts(&to.upn, now)
-            .into_iter()
-            .map(|b| (b.contact.clone(), b.source))
-            .collect();
+        let contacts = self.registrar.targets(&to.upn, now);
         if contacts.is_empty() {
             let response = request.response(480, "Temporarily Unavailable", None);
             self.reply(now, &request, response);
@@ -189,20 +200,46 @@ impl Engine {
         self.calls
             .dialogs
             .insert((a.call_id.clone(), a.local_tag.clone()), id);
+        let forks = self.start_forks(now, id, &from.upn, &to.upn, contacts, &request);
+        self.calls.calls.insert(
+            id,
+            Call {
+                port: None,
+                a,
+                invite: request,
+                forks,
+                answered: None,
+                final_sent: false,
+                best: None,
+            },
+        );
+    }
+
+    /// One INVITE per contact of the callee (leg B candidates), carrying
+    /// the caller's body.
+    fn start_forks(
+        &mut self,
+        now: Duration,
+        id: u64,
+        from_upn: &str,
+        to_upn: &str,
+        contacts: Vec<(String, Peer)>,
+        body_of: &SipMessage,
+    ) -> Vec<Fork> {
         let mut forks = Vec::new();
         for (index, (contact, contact_peer)) in contacts.into_iter().enumerate() {
             let mut leg = Leg {
                 call_id: format!("{}@coexist", self.token()),
                 local_tag: self.token(),
                 remote_tag: None,
-                local_uri: format!("<sip:{}>", from.upn),
-                remote_uri: format!("<sip:{}>", to.upn),
+                local_uri: format!("<sip:{from_upn}>"),
+                remote_uri: format!("<sip:{to_upn}>"),
                 remote_target: contact,
                 peer: contact_peer,
                 local_cseq: 0,
             };
             let mut invite = self.in_dialog_request(&mut leg, Method::Invite);
-            copy_body(&request, &mut invite);
+            copy_body(body_of, &mut invite);
             self.calls
                 .dialogs
                 .insert((leg.call_id.clone(), leg.local_tag.clone()), id);
@@ -213,17 +250,118 @@ impl Engine {
                 done: false,
             });
         }
+        forks
+    }
+
+    /// Tells the caller how the call goes: a SIP response on leg A, or an
+    /// event for the delivery port.
+    fn answer_caller(
+        &mut self,
+        now: Duration,
+        id: u64,
+        code: u16,
+        reason: &str,
+        from: Option<&SipMessage>,
+    ) {
+        let Some(call) = self.calls.calls.get(&id) else {
+            return;
+        };
+        if let Some(port) = call.port {
+            let event = match code {
+                100..=199 => CallEvent::Ringing,
+                200..=299 => CallEvent::Answered(from.map(|m| m.body.clone()).unwrap_or_default()),
+                _ => CallEvent::Failed(code),
+            };
+            self.events.push(EngineEvent::Call { id: port, event });
+            return;
+        }
+        let invite = call.invite.clone();
+        let tag = call.a.local_tag.clone();
+        let transport = call.a.peer.transport;
+        let mut response = invite.response(code, reason, Some(&tag));
+        if code < 300 {
+            response.push("Contact", self.our_contact(transport));
+        }
+        if let Some(from) = from {
+            copy_body(from, &mut response);
+        }
+        self.reply(now, &invite, response);
+    }
+
+    /// The delivery port: the teams side calls `to`'s sfb contacts with
+    /// `sdp` (the caller is `from`, any UPN). Progress comes as
+    /// [`EngineEvent::Call`] events with `port_id`.
+    pub fn port_place_call(
+        &mut self,
+        now: Duration,
+        port_id: u64,
+        from_upn: &str,
+        to_upn: &str,
+        sdp: bytes::Bytes,
+    ) -> PortStart {
+        let Some(to) = self.directory.user(to_upn) else {
+            return PortStart::UnknownUser;
+        };
+        let contacts = self.registrar.targets(&to.upn, now);
+        if contacts.is_empty() {
+            return PortStart::NoContact;
+        }
+        let id = self.id();
+        let mut offer = SipMessage::request(Method::Invite, format!("sip:{}", to.upn));
+        offer.set_body("application/sdp", sdp);
+        let sent = contacts.len();
+        let forks = self.start_forks(now, id, from_upn, &to.upn, contacts, &offer);
+        let a = Leg {
+            call_id: format!("port-{port_id}"),
+            local_tag: self.token(),
+            remote_tag: None,
+            local_uri: format!("<sip:{}>", to.upn),
+            remote_uri: format!("<sip:{from_upn}>"),
+            remote_target: format!("sip:{from_upn}"),
+            peer: Peer::udp(self.config.local),
+            local_cseq: 0,
+        };
         self.calls.calls.insert(
             id,
             Call {
+                port: Some(port_id),
                 a,
-                invite: request,
+                invite: offer,
                 forks,
                 answered: None,
                 final_sent: false,
                 best: None,
             },
         );
+        PortStart::Sent(sent)
+    }
+
+    /// The delivery port hangs up (or gives up ringing) a call it placed.
+    pub fn port_hangup(&mut self, now: Duration, port_id: u64) {
+        let Some((&id, call)) = self
+            .calls
+            .calls
+            .iter()
+            .find(|(_, c)| c.port == Some(port_id))
+        else {
+            return;
+        };
+        match call
+            .answered
+            .and_then(|i| call.forks.get(i))
+            .map(|f| f.leg.clone())
+        {
+            Some(mut leg) => {
+                let bye = self.in_dialog_request(&mut leg, Method::Bye);
+                self.send_request(now, leg.peer, bye, Pending::Fire);
+            }
+            None => self.cancel_forks(now, id, None),
+        }
+        self.events.push(EngineEvent::Call {
+            id: port_id,
+            event: CallEvent::Ended,
+        });
+        self.calls.remove(id);
     }
 
     pub(crate) fn on_cancel(&mut self, now: Duration, _peer: Peer, request: SipMessage) {
@@ -309,14 +447,7 @@ impl Engine {
         }
         if code < 200 {
             if call.answered.is_none() && !call.final_sent {
-                let invite = call.invite.clone();
-                let tag = call.a.local_tag.clone();
-                let transport = call.a.peer.transport;
-                let reason = reason_of(&response);
-                let mut ringing = invite.response(code, &reason, Some(&tag));
-                ringing.push("Contact", self.our_contact(transport));
-                copy_body(&response, &mut ringing);
-                self.reply(now, &invite, ringing);
+                self.answer_caller(now, id, code, &reason_of(&response), Some(&response));
             }
             return;
         }
@@ -339,13 +470,7 @@ impl Engine {
             }
             call.answered = Some(fork);
             call.final_sent = true;
-            let invite = call.invite.clone();
-            let tag = call.a.local_tag.clone();
-            let transport = call.a.peer.transport;
-            let mut ok = invite.response(200, "OK", Some(&tag));
-            ok.push("Contact", self.our_contact(transport));
-            copy_body(&response, &mut ok);
-            self.reply(now, &invite, ok);
+            self.answer_caller(now, id, 200, "OK", Some(&response));
             self.cancel_forks(now, id, Some(fork));
             return;
         }
@@ -359,8 +484,6 @@ impl Engine {
         if all_done && call.answered.is_none() {
             if !call.final_sent {
                 call.final_sent = true;
-                let invite = call.invite.clone();
-                let tag = call.a.local_tag.clone();
                 let code = match call.best {
                     Some(408) | None => 480,
                     Some(c) => c,
@@ -370,8 +493,7 @@ impl Engine {
                 } else {
                     reason_of(&response)
                 };
-                let failed = invite.response(code, &reason, Some(&tag));
-                self.reply(now, &invite, failed);
+                self.answer_caller(now, id, code, &reason, None);
             }
             self.calls.remove(id);
         }
@@ -412,6 +534,23 @@ impl Engine {
             if side == Side::A {
                 let invite = call.invite.clone();
                 self.server.acked_2xx(&invite);
+            }
+            return;
+        }
+        if let (Some(port), Side::B) = (call.port, side) {
+            // The teams side is leg A: it learns of a hang-up; anything else
+            // in the dialog is not something it can take (yet).
+            if method == Method::Bye {
+                let ok = request.response(200, "OK", None);
+                self.reply(now, &request, ok);
+                self.events.push(EngineEvent::Call {
+                    id: port,
+                    event: CallEvent::Ended,
+                });
+                self.calls.remove(id);
+            } else {
+                let refused = request.response(488, "Not Acceptable Here", None);
+                self.reply(now, &request, refused);
             }
             return;
         }

@@ -8,7 +8,8 @@
 //! registered over TCP reuse its connection (the binding remembers it), and
 //! a TCP peer with no open connection gets a new one.
 
-use crate::delivery::{Delivery, SfbDelivery};
+use crate::calls::CallEvent;
+use crate::delivery::{Delivery, PortCall, SfbDelivery};
 use crate::directory::SipDirectory;
 use crate::engine::{Engine, EngineEvent, SipConfig};
 use crate::im::PortStart;
@@ -50,6 +51,16 @@ enum Input {
     },
     /// The teams side's presence of a user.
     TeamsPresence(String, Availability, Option<String>),
+    /// The delivery port places a call.
+    PlaceCall {
+        id: u64,
+        from: String,
+        to: String,
+        sdp: bytes::Bytes,
+        events: mpsc::UnboundedSender<CallEvent>,
+    },
+    /// The delivery port hangs up.
+    Hangup(u64),
 }
 
 /// A handle the teams side (issue 4) uses to reach sfb users: the delivery port.
@@ -92,7 +103,32 @@ impl SfbDelivery for SipHandle {
             .tx
             .send(Input::TeamsPresence(upn.to_owned(), availability, note));
     }
+
+    fn place_call(&self, from: &str, to: &str, sdp: bytes::Bytes) -> PortCall {
+        let id = NEXT_PORT_CALL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (events, receiver) = mpsc::unbounded_channel();
+        let sent = self.tx.send(Input::PlaceCall {
+            id,
+            from: from.to_owned(),
+            to: to.to_owned(),
+            sdp,
+            events: events.clone(),
+        });
+        if sent.is_err() {
+            let _ = events.send(CallEvent::Failed(503));
+        }
+        PortCall {
+            id,
+            events: receiver,
+        }
+    }
+
+    fn hangup(&self, call: u64) {
+        let _ = self.tx.send(Input::Hangup(call));
+    }
 }
+
+static NEXT_PORT_CALL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The running SIP server.
 #[derive(Debug)]
@@ -128,6 +164,7 @@ impl SipServer {
             conns: HashMap::new(),
             by_addr: HashMap::new(),
             port_waiters: HashMap::new(),
+            call_waiters: HashMap::new(),
             next_port_id: 1,
         };
         let task = tokio::spawn(async move {
@@ -167,6 +204,7 @@ struct Core {
     conns: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>>,
     by_addr: HashMap<SocketAddr, u64>,
     port_waiters: HashMap<u64, oneshot::Sender<Delivery>>,
+    call_waiters: HashMap<u64, mpsc::UnboundedSender<CallEvent>>,
     next_port_id: u64,
 }
 
@@ -174,26 +212,54 @@ impl Core {
     async fn run(mut self, shutdown: impl Future<Output = ()> + Send + 'static) {
         tokio::pin!(shutdown);
         let mut buf = vec![0u8; 65_536];
+        let timer = tokio::time::sleep(Duration::from_secs(1));
+        tokio::pin!(timer);
+        let udp = self.udp.clone();
         loop {
+            // Timers first: under load the socket is always ready, and due
+            // retransmissions must not wait for a quiet moment.
+            let now = wall_clock();
+            if self.engine.next_timeout().is_some_and(|at| at <= now) {
+                self.engine.poll(now);
+            }
             let wake = self
                 .engine
                 .next_timeout()
                 .map(|at| at.saturating_sub(wall_clock()))
                 .unwrap_or(Duration::from_secs(1));
-            let udp = self.udp.clone();
+            timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + wake.max(Duration::from_millis(1)));
             tokio::select! {
+                biased;
                 () = &mut shutdown => break,
-                received = udp.recv_from(&mut buf) => {
-                    if let Ok((n, from)) = received {
-                        let bytes = buf.get(..n).unwrap_or_default();
-                        self.engine.receive(wall_clock(), Peer::udp(from), bytes);
+                readable = udp.readable() => {
+                    if readable.is_ok() {
+                        // Take what is queued (bounded), then answer it all.
+                        for _ in 0..64 {
+                            match udp.try_recv_from(&mut buf) {
+                                Ok((n, from)) => {
+                                    let bytes = buf.get(..n).unwrap_or_default();
+                                    self.engine.receive(wall_clock(), Peer::udp(from), bytes);
+                                }
+                                Err(_) => break,
+                            }
+                        }
                     }
                 }
                 input = self.rx.recv() => match input {
-                    Some(input) => self.input(input),
+                    Some(input) => {
+                        self.input(input);
+                        for _ in 0..64 {
+                            match self.rx.try_recv() {
+                                Ok(input) => self.input(input),
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     None => break,
                 },
-                () = tokio::time::sleep(wake) => self.engine.poll(wall_clock()),
+                () = &mut timer => self.engine.poll(wall_clock()),
             }
             self.flush().await;
         }
@@ -244,25 +310,62 @@ impl Core {
                 self.engine
                     .set_teams_presence(now, &upn, availability, note);
             }
+            Input::PlaceCall {
+                id,
+                from,
+                to,
+                sdp,
+                events,
+            } => match self.engine.port_place_call(now, id, &from, &to, sdp) {
+                PortStart::Sent(_) => {
+                    self.call_waiters.insert(id, events);
+                }
+                PortStart::NoContact => {
+                    let _ = events.send(CallEvent::Failed(480));
+                }
+                PortStart::UnknownUser => {
+                    let _ = events.send(CallEvent::Failed(404));
+                }
+            },
+            Input::Hangup(id) => self.engine.port_hangup(now, id),
         }
     }
 
     async fn flush(&mut self) {
         for event in self.engine.take_events() {
-            let EngineEvent::PortResult { id, status } = event;
-            if let Some(waiter) = self.port_waiters.remove(&id) {
-                let outcome = match status {
-                    200..=299 => Delivery::Delivered,
-                    480 => Delivery::NoContact,
-                    code => Delivery::Failed(code),
-                };
-                let _ = waiter.send(outcome);
+            match event {
+                EngineEvent::PortResult { id, status } => {
+                    if let Some(waiter) = self.port_waiters.remove(&id) {
+                        let outcome = match status {
+                            200..=299 => Delivery::Delivered,
+                            480 => Delivery::NoContact,
+                            code => Delivery::Failed(code),
+                        };
+                        let _ = waiter.send(outcome);
+                    }
+                }
+                EngineEvent::Call { id, event } => {
+                    let last = matches!(event, CallEvent::Failed(_) | CallEvent::Ended);
+                    if let Some(waiter) = self.call_waiters.get(&id) {
+                        let _ = waiter.send(event);
+                    }
+                    if last {
+                        self.call_waiters.remove(&id);
+                    }
+                }
             }
         }
         for Outgoing { to, bytes } in self.engine.take_output() {
             match to.transport {
                 Transport::Udp => {
-                    if let Err(e) = self.udp.send_to(&bytes, to.addr).await {
+                    // Without a suspension point unless the socket is full.
+                    let sent = match self.udp.try_send_to(&bytes, to.addr) {
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            self.udp.send_to(&bytes, to.addr).await.map(|_| ())
+                        }
+                        other => other.map(|_| ()),
+                    };
+                    if let Err(e) = sent {
                         tracing::debug!("udp send to {}: {e}", to.addr);
                     }
                 }

@@ -102,6 +102,13 @@ pub enum EngineEvent {
         /// Final status (200 delivered, 480 nobody, 408 timeout…).
         status: u16,
     },
+    /// A call placed by the delivery port progressed.
+    Call {
+        /// The port's call id.
+        id: u64,
+        /// What happened.
+        event: crate::calls::CallEvent,
+    },
 }
 
 /// Per-source request counting (rate limiting).

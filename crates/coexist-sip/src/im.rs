@@ -277,12 +277,7 @@ impl Engine {
         body: bytes::Bytes,
         pending: Pending,
     ) -> usize {
-        let contacts: Vec<(String, Peer)> = self
-            .registrar
-            .contacts(to, now)
-            .into_iter()
-            .map(|b| (b.contact.clone(), b.source))
-            .collect();
+        let contacts = self.registrar.targets(to, now);
         let call_id = format!("{}@coexist", self.token());
         let from_header = if from_header.is_empty() {
             let tag = self.token();

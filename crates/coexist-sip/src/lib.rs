@@ -36,7 +36,8 @@ pub mod transaction;
 pub mod transport;
 pub mod wire;
 
-pub use delivery::{Delivery, SfbDelivery};
+pub use calls::CallEvent;
+pub use delivery::{Delivery, PortCall, SfbDelivery};
 pub use directory::{CoreDirectory, MemoryDirectory, SipDirectory, SipUser};
 pub use driver::{SipHandle, SipServer};
 pub use engine::{Engine, EngineEvent, SipConfig};

@@ -173,6 +173,15 @@ impl Registrar {
             .unwrap_or_default()
     }
 
+    /// Where to send a request for `aor`: each live contact's URI and the
+    /// peer it registered from.
+    pub fn targets(&self, aor: &str, now: Duration) -> Vec<(String, Peer)> {
+        self.contacts(aor, now)
+            .into_iter()
+            .map(|b| (b.contact.clone(), b.source))
+            .collect()
+    }
+
     /// Whether `aor` has a live contact (R7.3).
     pub fn is_registered(&self, aor: &str, now: Duration) -> bool {
         !self.contacts(aor, now).is_empty()

@@ -165,3 +165,72 @@ fn re_invite_and_refer_are_relayed_to_the_other_leg_rfc3515() {
     let to_tag = NameAddr::parse(answered.header("To").unwrap()).unwrap();
     assert!(to_tag.tag().is_some());
 }
+
+#[test]
+fn the_delivery_port_rings_every_sfb_contact_and_hears_answer_and_hang_up() {
+    use coexist_sip::im::PortStart;
+    use coexist_sip::{CallEvent, EngineEvent};
+    let mut lab = Lab::new();
+    let bob1 = Ua::new("bob", 7021).registered(&mut lab);
+    let bob2 = Ua::new("bob", 7022).registered(&mut lab);
+    let now = lab.now;
+    let started = lab.engine.port_place_call(
+        now,
+        9,
+        "teams@contoso.test",
+        "bob@contoso.test",
+        SDP_A.into(),
+    );
+    assert_eq!(started, PortStart::Sent(2));
+    lab.advance(Duration::from_millis(1));
+    let at1 = lab.take(bob1.addr);
+    let at2 = lab.take(bob2.addr);
+    assert!(
+        at1[0]
+            .header("From")
+            .unwrap()
+            .contains("teams@contoso.test")
+    );
+    assert_eq!(&at2[0].body[..], SDP_A.as_bytes());
+    bob1.answer(&mut lab, &at1[0], 180, "Ringing");
+    let mut ok = at2[0].response(200, "OK", Some("bob2tag"));
+    ok.push("Contact", format!("<{}>", bob2.contact()));
+    ok.set_body("application/sdp", SDP_B);
+    lab.send(bob2.addr, &ok);
+    assert_eq!(
+        lab.engine.take_events(),
+        vec![
+            EngineEvent::Call {
+                id: 9,
+                event: CallEvent::Ringing
+            },
+            EngineEvent::Call {
+                id: 9,
+                event: CallEvent::Answered(SDP_B.into())
+            },
+        ]
+    );
+    assert_eq!(lab.take(bob1.addr)[0].method(), Some(Method::Cancel));
+    assert_eq!(lab.take(bob2.addr)[0].method(), Some(Method::Ack));
+    // Bob hangs up: the port hears it.
+    let mut bye = SipMessage::request(Method::Bye, "sip:coexist@127.0.0.1:5060");
+    bye.push(
+        "Via",
+        format!("SIP/2.0/UDP {};branch=z9hG4bKbye1;rport", bob2.addr),
+    );
+    bye.push("From", ok.header("To").unwrap().to_owned());
+    bye.push("To", at2[0].header("From").unwrap().to_owned());
+    bye.push("Call-ID", at2[0].call_id().unwrap().to_owned());
+    bye.push("CSeq", "1 BYE");
+    bye.push("Max-Forwards", "70");
+    lab.send(bob2.addr, &bye);
+    assert_eq!(lab.response(bob2.addr).status(), Some(200));
+    assert_eq!(
+        lab.engine.take_events(),
+        vec![EngineEvent::Call {
+            id: 9,
+            event: CallEvent::Ended
+        }]
+    );
+    assert!(lab.engine.calls().is_empty());
+}

@@ -229,3 +229,36 @@ async fn the_delivery_port_reaches_every_sfb_contact() {
     let _ = stop.send(());
     server.wait().await;
 }
+
+#[tokio::test]
+async fn the_delivery_port_places_a_call_to_an_sfb_user_and_hangs_up() {
+    use coexist_sip::CallEvent;
+    let (server, stop) = start().await;
+    let addr = server.local_addr();
+    let port = server.handle();
+    let mut nobody = port.place_call("teams@contoso.test", "zed@contoso.test", "v=0".into());
+    assert_eq!(nobody.events.recv().await, Some(CallEvent::Failed(404)));
+    let mut bob = UdpUa::new("bob", addr).await;
+    let r = bob.ua.register(600);
+    assert_eq!(bob.authorized(r).await.status(), Some(200));
+    let mut call = port.place_call("teams@contoso.test", "bob@contoso.test", "v=0 offer".into());
+    let invite = bob.recv().await;
+    assert_eq!(invite.method(), Some(Method::Invite));
+    assert_eq!(&invite.body[..], b"v=0 offer");
+    let mut ok = invite.response(200, "OK", Some("bobtag"));
+    ok.push("Contact", format!("<{}>", bob.ua.contact()));
+    ok.set_body("application/sdp", "v=0 answer");
+    bob.send(&ok).await;
+    assert_eq!(
+        call.events.recv().await,
+        Some(CallEvent::Answered("v=0 answer".into()))
+    );
+    assert_eq!(bob.recv().await.method(), Some(Method::Ack));
+    port.hangup(call.id);
+    assert_eq!(call.events.recv().await, Some(CallEvent::Ended));
+    let bye = bob.recv().await;
+    assert_eq!(bye.method(), Some(Method::Bye));
+    bob.send(&bye.response(200, "OK", None)).await;
+    let _ = stop.send(());
+    server.wait().await;
+}
