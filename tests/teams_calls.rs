@@ -245,3 +245,40 @@ fn r5_4_no_screen_sharing_or_escalation_on_interop_calls() {
     assert_eq!(expect(&added, 201)["escalated_from"], id.as_str());
     problem(&act(&s, &alice, &id, "dance", json!({})), 404, "NotFound");
 }
+
+#[test]
+fn r4_1_a_call_from_a_chat_goes_its_way_and_r4_2_refuses_it_once_disabled() {
+    let (_dir, s) = world(&[]);
+    let alice = login(&s, "alice@contoso.test");
+    let chat = s.call(
+        "POST",
+        "/v1/chats",
+        Some(&alice),
+        Some(json!({"members": ["carol@contoso.test"]})),
+    );
+    let chat = expect(&chat, 201)["id"].as_str().unwrap().to_owned();
+    let from_chat = json!({"to": "carol@contoso.test", "sdp": OFFER, "chat_id": chat});
+    let placed = s.call("POST", "/v1/calls", Some(&alice), Some(from_chat.clone()));
+    let placed = expect(&placed, 201).clone();
+    assert_eq!(placed["method"], "interop");
+    assert_eq!(placed["to_client"], "sfb");
+    assert_eq!(placed["chat_id"], chat.as_str());
+    let wrong = s.call(
+        "POST",
+        "/v1/calls",
+        Some(&alice),
+        Some(json!({"to": "dave@contoso.test", "sdp": OFFER, "chat_id": chat})),
+    );
+    assert_eq!(problem(&wrong, 400, "InvalidField")["field"], "to");
+    expect(
+        &server::grant(&s, "carol@contoso.test", json!("UpgradeToTeams")),
+        200,
+    );
+    let refused = s.call("POST", "/v1/calls", Some(&alice), Some(from_chat));
+    let refused = problem(&refused, 409, "ThreadDisabled");
+    assert_eq!(refused["rule"], "R4.2");
+    assert!(refused["replaced_by"].is_string());
+    // A new call (not from the chat) follows R3: carol is on teams now.
+    let fresh = place(&s, &alice, "carol@contoso.test");
+    assert_eq!(expect(&fresh, 201)["to_client"], "teams");
+}

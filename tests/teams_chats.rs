@@ -128,6 +128,41 @@ fn r5_3_group_chats_hold_only_members_on_teams() {
     assert_eq!(refused["upn"], "carol@contoso.test");
     let listed = s.call("GET", "/v1/chats", Some(&alice), None);
     assert_eq!(expect(&listed, 200)["value"].as_array().unwrap().len(), 1);
+    // Adding someone later follows the same rule.
+    let members = format!("/v1/chats/{}/members", group["id"].as_str().unwrap());
+    let refused = s.call(
+        "POST",
+        &members,
+        Some(&alice),
+        Some(json!({"upn": "carol@contoso.test"})),
+    );
+    assert_eq!(
+        problem(&refused, 403, "ParticipantOnOtherClient")["rule"],
+        "R5.3"
+    );
+    let added = s.call(
+        "POST",
+        &members,
+        Some(&alice),
+        Some(json!({"upn": "erin@contoso.test"})),
+    );
+    assert_eq!(expect(&added, 200)["members"].as_array().unwrap().len(), 4);
+    // R4.1: a federated member would change the native chat's method.
+    let other_method = s.call(
+        "POST",
+        &members,
+        Some(&alice),
+        Some(json!({"upn": "gina@fabrikam.test"})),
+    );
+    assert_eq!(problem(&other_method, 400, "InvalidField")["field"], "upn");
+    let erin = login(&s, "erin@contoso.test");
+    let seen = s.call(
+        "GET",
+        &format!("/v1/chats/{}", group["id"].as_str().unwrap()),
+        Some(&erin),
+        None,
+    );
+    assert_eq!(expect(&seen, 200)["kind"], "group");
     // Everyone on teams in the group gets to read it.
     let bob = login(&s, "bob@contoso.test");
     let id = group["id"].as_str().unwrap();

@@ -67,7 +67,7 @@ impl AppState {
         admin::upgrade_policies, admin::interop_policies, admin::create_interop_policy,
         admin::explain, admin::audit,
         teams::log_in, teams::log_out, teams::me, teams::set_presence, teams::presence,
-        teams::create_chat, teams::list_chats, teams::get_chat, teams::list_messages,
+        teams::create_chat, teams::list_chats, teams::get_chat, teams::add_member, teams::list_messages,
         teams::post_message, teams::place_call, teams::get_call, teams::call_action,
         events::events,
     ),
@@ -77,7 +77,7 @@ impl AppState {
         coexist_core::Tenant, coexist_core::User, coexist_core::EffectiveView,
         coexist_core::ImportReport, coexist_core::LineIssue, coexist_core::AuditEntry,
         coexist_core::PeerFields, coexist_core::Peer, coexist_core::PeerKind,
-        teams::TokenRequest, teams::TokenReply, coexist_core::teams::ChatRequest,
+        teams::TokenRequest, teams::TokenReply, teams::MemberRequest, coexist_core::teams::ChatRequest,
         coexist_core::teams::MessageRequest, coexist_core::teams::BodyRequest,
         coexist_core::teams::PresenceRequest, coexist_core::teams::PresenceView,
         coexist_core::teams::CallRequest, coexist_core::teams::AnswerRequest,
@@ -173,6 +173,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{upn}/presence", get(teams::presence))
         .route("/v1/chats", post(teams::create_chat).get(teams::list_chats))
         .route("/v1/chats/{id}", get(teams::get_chat))
+        .route("/v1/chats/{id}/members", post(teams::add_member))
         .route(
             "/v1/chats/{id}/messages",
             get(teams::list_messages).post(teams::post_message),

@@ -160,6 +160,31 @@ pub async fn get_chat(
     ok(s.teams.chat(&me, &id).await?)
 }
 
+/// `POST /v1/chats/{id}/members`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRequest {
+    /// The person to add.
+    pub upn: String,
+}
+
+/// Adds someone to a group chat: refused when they would land on sfb
+/// (R5.3, `ParticipantOnOtherClient`) or be reached by another method than
+/// the chat's (R4.1).
+#[utoipa::path(post, path = "/v1/chats/{id}/members", tag = "teams", request_body = MemberRequest,
+    params(("id" = String, Path, description = "chat id")),
+    responses((status = 200, description = "the chat with its members"),
+              (status = 403, description = "refused by a rule (R5.3)", body = ProblemDoc)))]
+pub async fn add_member(
+    State(s): State<AppState>,
+    TeamsUser(me): TeamsUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply {
+    let request: MemberRequest = parse_json(&body)?;
+    ok(s.teams.add_member(&me, &id, &request.upn).await?)
+}
+
 fn query_number<T: std::str::FromStr>(
     query: &HashMap<String, String>,
     key: &str,

@@ -27,6 +27,20 @@ pub struct CallRequest {
     pub to: String,
     /// The SDP offer.
     pub sdp: String,
+    /// Call from this 1:1 chat: the call goes the way the chat was created
+    /// (R4.1), or is refused when R4.2 no longer allows it.
+    #[serde(default)]
+    pub chat_id: Option<String>,
+}
+
+/// How a call leg came to be.
+#[derive(Debug, Default)]
+struct Leg {
+    transferred_from: Option<String>,
+    escalated_from: Option<String>,
+    chat_id: Option<String>,
+    /// Already routed (from a chat): callee, client, method.
+    routed: Option<(String, Option<Client>, Method)>,
 }
 
 /// `POST /v1/calls/{id}/answer`.
@@ -96,6 +110,8 @@ pub struct Call {
     pub transferred_from: Option<String>,
     /// The call this one escalates.
     pub escalated_from: Option<String>,
+    /// The chat it was placed from (its routing, R4.1).
+    pub chat_id: Option<String>,
     /// Screen sharing on.
     pub screen_sharing: bool,
 }
@@ -185,15 +201,13 @@ impl Teams {
     /// Places a call: the callee's teams connections ring (or the sfb side
     /// is asked to ring theirs); it ends unanswered after the ring timeout.
     pub async fn place_call(self: &Arc<Self>, me: &str, request: CallRequest) -> Result<Call> {
-        self.start_call(
-            me,
-            Client::Teams,
-            request.to.trim(),
-            request.sdp,
-            None,
-            None,
-        )
-        .await
+        let mut leg = Leg::default();
+        if let Some(chat_id) = request.chat_id {
+            leg.routed = Some(self.route_from_chat(me, &chat_id, &request.to).await?);
+            leg.chat_id = Some(chat_id);
+        }
+        self.start_call(me, Client::Teams, request.to.trim(), request.sdp, leg)
+            .await
     }
 
     async fn start_call(
@@ -202,8 +216,7 @@ impl Teams {
         from_client: Client,
         to: &str,
         sdp: String,
-        transferred_from: Option<String>,
-        escalated_from: Option<String>,
+        leg: Leg,
     ) -> Result<Call> {
         if sdp.trim().is_empty() || sdp.len() > MAX_SDP {
             return Err(TeamsError::invalid(
@@ -211,7 +224,10 @@ impl Teams {
                 format!("1 to {MAX_SDP} bytes of SDP"),
             ));
         }
-        let (to, to_client, method) = self.route_call(from, from_client, to)?;
+        let (to, to_client, method) = match leg.routed {
+            Some(routed) => routed,
+            None => self.route_call(from, from_client, to)?,
+        };
         let call = Call {
             id: new_id("call:"),
             from: from.to_owned(),
@@ -225,8 +241,9 @@ impl Teams {
             answer_sdp: None,
             created_at: self.now(),
             forwarded_from: None,
-            transferred_from,
-            escalated_from,
+            transferred_from: leg.transferred_from,
+            escalated_from: leg.escalated_from,
+            chat_id: leg.chat_id,
             screen_sharing: false,
         };
         let mut ops = Vec::new();
@@ -492,15 +509,12 @@ impl Teams {
             Ok("ended")
         })
         .await?;
-        self.start_call(
-            &other,
-            other_client,
-            &request.to,
-            other_sdp,
-            Some(id.to_owned()),
-            None,
-        )
-        .await
+        let leg = Leg {
+            transferred_from: Some(id.to_owned()),
+            ..Leg::default()
+        };
+        self.start_call(&other, other_client, &request.to, other_sdp, leg)
+            .await
     }
 
     /// R5.4: screen sharing, refused on interop and federated calls.
@@ -549,14 +563,11 @@ impl Teams {
         } else {
             current.answer_sdp.clone().unwrap_or_default()
         };
-        self.start_call(
-            me,
-            Client::Teams,
-            &request.to,
-            sdp,
-            None,
-            Some(id.to_owned()),
-        )
-        .await
+        let leg = Leg {
+            escalated_from: Some(id.to_owned()),
+            ..Leg::default()
+        };
+        self.start_call(me, Client::Teams, &request.to, sdp, leg)
+            .await
     }
 }

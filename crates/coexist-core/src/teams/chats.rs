@@ -312,7 +312,7 @@ impl Teams {
     /// R4.2: disables `thread` and, for a 1:1 thread, links it to the thread
     /// a new conversation from `viewer` would use (created if needed, when
     /// R3 allows one).
-    async fn disable_and_replace(
+    pub(crate) async fn disable_and_replace(
         &self,
         thread: Thread,
         viewer: &str,
@@ -363,6 +363,114 @@ impl Teams {
             .await?;
         self.cache(&[&current]);
         Ok(current)
+    }
+
+    /// Adds someone to a group chat: they must land on teams (R5.3) the way
+    /// the chat was created (R4.1). Adding a member already there changes
+    /// nothing.
+    pub async fn add_member(&self, me: &str, id: &str, upn: &str) -> Result<Thread> {
+        let upn = normalise_upn(upn);
+        let thread = self.chat(me, id).await?;
+        if thread.kind != ThreadKind::Group {
+            return Err(TeamsError::invalid(
+                "upn",
+                "a 1:1 chat takes no more people; start a group chat",
+            ));
+        }
+        if thread.state == ThreadState::Disabled {
+            return Err(disabled_refusal(&thread));
+        }
+        let member = {
+            let state = self.directory.read();
+            let origin = party(&state, me).ok_or_else(|| TeamsError::not_found("user", me))?;
+            let other = party(&state, &upn).ok_or_else(|| TeamsError::not_found("user", &upn))?;
+            let verdict = route_new(&origin, Client::Teams, &other);
+            let (client, method) = match verdict.outcome {
+                coexist_policy::Outcome::Lands { client, method } => (client, method),
+                coexist_policy::Outcome::Refused(refusal) => {
+                    return Err(TeamsError::refused(&verdict, refusal, Some(&upn)));
+                }
+            };
+            if let Err(refusal) = check_group_member(Client::Teams, client) {
+                return Err(TeamsError::Refused {
+                    refusal,
+                    upn: Some(upn.clone()),
+                    replaced_by: None,
+                    rules: format!("{}; R5.3 {upn} lands on {client}", verdict.trail),
+                });
+            }
+            if method != thread.method {
+                return Err(TeamsError::invalid(
+                    "upn",
+                    format!(
+                        "{upn} would be reached {method}, and this chat stays {} for its life (R4.1); start a new group chat",
+                        thread.method
+                    ),
+                ));
+            }
+            Member {
+                upn: other.user.upn.clone(),
+                client,
+            }
+        };
+        let _lock = self.thread_lock.lock().await;
+        let mut current = self.cached(id).unwrap_or(thread);
+        if current.member(&member.upn).is_some() {
+            return Ok(current);
+        }
+        current.members.push(member.clone());
+        self.writer
+            .write(vec![
+                Op::Thread(current.clone()),
+                Op::Event {
+                    to: teams_members(&current),
+                    kind: "thread",
+                    data: json!({"change": "member-added", "upn": member.upn, "chat": current}),
+                },
+            ])
+            .await?;
+        self.cache(&[&current]);
+        Ok(current)
+    }
+
+    /// R4.1 for a call from a 1:1 chat: to the other member, on the client
+    /// and by the method fixed at creation; R4.2 refuses it when that is no
+    /// longer possible (the chat is then disabled and linked).
+    pub(crate) async fn route_from_chat(
+        &self,
+        me: &str,
+        id: &str,
+        to: &str,
+    ) -> Result<(String, Option<Client>, Method)> {
+        let thread = self.visible(me, id)?;
+        let other = thread
+            .members
+            .iter()
+            .find(|m| m.upn != me)
+            .cloned()
+            .filter(|_| thread.kind == ThreadKind::OneOnOne)
+            .ok_or_else(|| TeamsError::invalid("chat_id", "calls are placed from 1:1 chats"))?;
+        if normalise_upn(to) != other.upn {
+            return Err(TeamsError::invalid(
+                "to",
+                format!("the other person in chat {id} is {}", other.upn),
+            ));
+        }
+        if thread.state == ThreadState::Disabled {
+            return Err(disabled_refusal(&thread));
+        }
+        if let Some((verdict, refusal)) = self.continuation(&thread, me) {
+            let thread = self
+                .disable_and_replace(thread, me, &verdict, refusal)
+                .await?;
+            return Err(TeamsError::Refused {
+                refusal,
+                upn: None,
+                replaced_by: thread.replaced_by,
+                rules: verdict.trail.to_string(),
+            });
+        }
+        Ok((other.upn, Some(other.client), thread.method))
     }
 
     /// A thread as it stands now: R4.2 is checked on every read, so a grant
