@@ -312,7 +312,7 @@ impl Teams {
     /// R4.2: disables `thread` and, for a 1:1 thread, links it to the thread
     /// a new conversation from `viewer` would use (created if needed, when
     /// R3 allows one).
-    pub(crate) async fn disable_and_replace(
+    async fn disable_and_replace(
         &self,
         thread: Thread,
         viewer: &str,
@@ -370,16 +370,14 @@ impl Teams {
     /// nothing.
     pub async fn add_member(&self, me: &str, id: &str, upn: &str) -> Result<Thread> {
         let upn = normalise_upn(upn);
-        let thread = self.chat(me, id).await?;
+        let thread = self.visible(me, id)?;
         if thread.kind != ThreadKind::Group {
             return Err(TeamsError::invalid(
                 "upn",
                 "a 1:1 chat takes no more people; start a group chat",
             ));
         }
-        if thread.state == ThreadState::Disabled {
-            return Err(disabled_refusal(&thread));
-        }
+        self.ensure_open(&thread, me).await?;
         let member = {
             let state = self.directory.read();
             let origin = party(&state, me).ok_or_else(|| TeamsError::not_found("user", me))?;
@@ -433,6 +431,27 @@ impl Teams {
         Ok(current)
     }
 
+    /// R4.1/R4.2 before anything new in `thread` from `me`: refused with
+    /// `ThreadDisabled` (and the thread to use instead) when the chat is, or
+    /// now becomes, disabled.
+    async fn ensure_open(&self, thread: &Thread, me: &str) -> Result<()> {
+        if thread.state == ThreadState::Disabled {
+            return Err(disabled_refusal(thread));
+        }
+        if let Some((verdict, refusal)) = self.continuation(thread, me) {
+            let thread = self
+                .disable_and_replace(thread.clone(), me, &verdict, refusal)
+                .await?;
+            return Err(TeamsError::Refused {
+                refusal,
+                upn: None,
+                replaced_by: thread.replaced_by,
+                rules: verdict.trail.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// R4.1 for a call from a 1:1 chat: to the other member, on the client
     /// and by the method fixed at creation; R4.2 refuses it when that is no
     /// longer possible (the chat is then disabled and linked).
@@ -456,20 +475,7 @@ impl Teams {
                 format!("the other person in chat {id} is {}", other.upn),
             ));
         }
-        if thread.state == ThreadState::Disabled {
-            return Err(disabled_refusal(&thread));
-        }
-        if let Some((verdict, refusal)) = self.continuation(&thread, me) {
-            let thread = self
-                .disable_and_replace(thread, me, &verdict, refusal)
-                .await?;
-            return Err(TeamsError::Refused {
-                refusal,
-                upn: None,
-                replaced_by: thread.replaced_by,
-                rules: verdict.trail.to_string(),
-            });
-        }
+        self.ensure_open(&thread, me).await?;
         Ok((other.upn, Some(other.client), thread.method))
     }
 
@@ -562,20 +568,7 @@ impl Teams {
             ));
         }
         let thread = self.visible(me, id)?;
-        if thread.state == ThreadState::Disabled {
-            return Err(disabled_refusal(&thread));
-        }
-        if let Some((verdict, refusal)) = self.continuation(&thread, me) {
-            let thread = self
-                .disable_and_replace(thread, me, &verdict, refusal)
-                .await?;
-            return Err(TeamsError::Refused {
-                refusal,
-                upn: None,
-                replaced_by: thread.replaced_by,
-                rules: verdict.trail.to_string(),
-            });
-        }
+        self.ensure_open(&thread, me).await?;
         if let Err(refusal) = check_attachments(thread.method, request.attachments.len()) {
             return Err(TeamsError::Refused {
                 refusal,
