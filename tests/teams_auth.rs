@@ -8,7 +8,7 @@ mod teams_support;
 
 use serde_json::json;
 use server::{expect, problem};
-use teams_support::{PASSWORD, login, world};
+use teams_support::{Events, PASSWORD, login, world};
 
 fn attempt(s: &server::Server, upn: &str, password: &str) -> server::Answer {
     s.call(
@@ -40,7 +40,8 @@ fn a_token_identifies_the_user_until_log_out() {
         "Unauthorized",
     );
     problem(&s.call("GET", "/v1/me", None, None), 401, "Unauthorized");
-    // Log-out revokes it.
+    // Log-out revokes it, and its open event stream ends.
+    let mut events = Events::open(&s, &token, None);
     let out = s.call("DELETE", "/v1/auth/token", Some(&token), None);
     assert_eq!(out.status, 204);
     problem(
@@ -53,6 +54,7 @@ fn a_token_identifies_the_user_until_log_out() {
         401,
         "Unauthorized",
     );
+    assert!(events.closed_by_server().contains("log in again"));
 }
 
 #[test]

@@ -164,6 +164,26 @@ impl Events {
         }
     }
 
+    /// Waits (10 s at most) for the server to close the stream; its reason.
+    pub fn closed_by_server(&mut self) -> String {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            match self.socket.read() {
+                Ok(Message::Close(frame)) => {
+                    return frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => panic!("websocket: {e}"),
+            }
+        }
+        panic!("the server did not close the stream");
+    }
+
     /// The next event (10 s at most).
     #[track_caller]
     pub fn next(&mut self) -> Value {

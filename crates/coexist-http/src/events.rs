@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 /// Events read from the store per page on resume.
 const PAGE: u32 = 1000;
+/// How often an open stream checks that its token still works.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
 /// Live events written before one flush.
 const BURST: usize = 256;
 
@@ -40,8 +42,8 @@ pub async fn events(
     let token = crate::auth::bearer(&headers)
         .map(str::to_owned)
         .or_else(|| query.get("access_token").cloned());
-    let upn = token
-        .and_then(|t| s.teams.authenticate(&t))
+    let (token, upn) = token
+        .and_then(|t| s.teams.authenticate(&t).map(|upn| (t, upn)))
         .ok_or_else(Problem::unauthorized)?;
     let since = query
         .get("since")
@@ -62,13 +64,23 @@ pub async fn events(
     let teams = s.teams.clone();
     Ok(upgrade
         .on_upgrade(move |socket| async move {
-            stream(teams, upn, since, socket).await;
+            stream(teams, token, upn, since, socket).await;
         })
         .into_response())
 }
 
-async fn stream(teams: Arc<Teams>, upn: String, since: Option<i64>, mut socket: WebSocket) {
+async fn stream(
+    teams: Arc<Teams>,
+    token: String,
+    upn: String,
+    since: Option<i64>,
+    mut socket: WebSocket,
+) {
     let (id, mut live) = teams.connect(&upn).await;
+    // A revoked or expired token, or a user no longer enabled for Teams,
+    // loses the stream within a recheck.
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.tick().await;
     let mut last = since.unwrap_or(0);
     let outcome = async {
         if since.is_some() {
@@ -93,6 +105,15 @@ async fn stream(teams: Arc<Teams>, upn: String, since: Option<i64>, mut socket: 
         }
         loop {
             tokio::select! {
+                _ = recheck.tick() => {
+                    if teams.authenticate(&token).is_none() {
+                        let _ = socket.send(Message::Close(Some(CloseFrame {
+                            code: 1008,
+                            reason: "the token no longer works; log in again".into(),
+                        }))).await;
+                        return Ok(());
+                    }
+                }
                 event = live.recv() => {
                     let Some(first) = event else {
                         // Too slow: the client resumes from the store.
