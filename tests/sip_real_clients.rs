@@ -236,11 +236,15 @@ fn baresip_registers_messages_answers_and_places_calls_through_coexist_serve() {
 
     // carol is baresip, registered with digest auth, answering automatically.
     let config = baresip_config(work, "carol", free_port(), &sip, "alice");
-    let carol = baresip(&config, 9, &[]);
-    std::thread::sleep(Duration::from_millis(1500));
-    // alice (sipp) messages and calls carol: delivered and answered.
+    let carol = baresip(&config, 12, &[]);
+    // alice (sipp) messages and calls carol: delivered and answered. The
+    // first MESSAGE is retried until baresip has registered (480 before).
     let alice = inject(work, "alice", "carol");
-    assert!(sipp(&sip, "message.xml", &alice, free_port(), 1, work));
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while !sipp(&sip, "message.xml", &alice, free_port(), 1, work) {
+        assert!(Instant::now() < deadline, "baresip never took a MESSAGE");
+        std::thread::sleep(Duration::from_millis(300));
+    }
     assert!(sipp(&sip, "call.xml", &alice, free_port(), 1, work));
     let seen = output(carol);
     assert!(
