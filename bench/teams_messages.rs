@@ -219,7 +219,12 @@ async fn receive(
     ready: tokio::sync::mpsc::Sender<()>,
 ) {
     let url = format!("ws://{addr}/v1/events?access_token={token}");
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    // tungstenite zeroes its read buffer before each read: keep it small.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(16 * 1024);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
+        .await
+        .unwrap();
     ready.send(()).await.unwrap();
     while let Some(Ok(frame)) = socket.next().await {
         let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {

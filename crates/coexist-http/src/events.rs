@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 /// Events read from the store per page on resume.
 const PAGE: u32 = 1000;
+/// The WebSocket read buffer (bytes).
+const READ_BUFFER: usize = 4096;
 /// How often an open stream checks that its token still works.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
 /// Live events written before one flush.
@@ -63,6 +65,9 @@ pub async fn events(
     })?;
     let teams = s.teams.clone();
     Ok(upgrade
+        // Clients send little (pings, close); tungstenite zeroes its whole
+        // read buffer before every read, so a large one costs on each poll.
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             stream(teams, token, upn, since, socket).await;
         })

@@ -11,9 +11,22 @@ use coexist_core::teams::ports::{ConversationSnapshot, ConversationStore, Row};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
-/// Rows per multi-row INSERT (9 columns at most; SQLite allows 32 766
-/// bound values per statement).
-const ROWS: usize = 2000;
+/// Rows per multi-row INSERT, largest first (9 columns at most; SQLite
+/// allows 32 766 bound values per statement). A group commit of any size is
+/// cut into these few sizes, so the statements stay in the connection's
+/// prepared-statement cache instead of being parsed anew for each batch.
+const CHUNKS: [usize; 4] = [256, 32, 4, 1];
+
+/// `rows` cut into slices of the [`CHUNKS`] sizes.
+fn fixed_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        let size = CHUNKS.into_iter().find(|size| *size <= rest.len())?;
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
+}
 
 fn thread_from(row: &SqliteRow) -> Result<Thread, StoreError> {
     let kind: String = row.try_get("kind").map_err(err)?;
@@ -175,7 +188,7 @@ impl ConversationStore for SqliteStore {
             })
             .collect::<Result<_, StoreError>>()?;
         let messages: Vec<(&&Message, &(String, String))> = messages.iter().zip(&encoded).collect();
-        for chunk in messages.chunks(ROWS / 2) {
+        for chunk in fixed_chunks(&messages) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO messages (id, thread_id, sender, created_at, content_type, content,
                  converted_from, attachments, deliveries) ",
@@ -194,7 +207,7 @@ impl ConversationStore for SqliteStore {
             query.push(" ON CONFLICT (id) DO UPDATE SET deliveries = excluded.deliveries");
             query.build().execute(&mut *tx).await.map_err(err)?;
         }
-        for chunk in events.chunks(ROWS) {
+        for chunk in fixed_chunks(&events) {
             let mut query: QueryBuilder<Sqlite> =
                 QueryBuilder::new("INSERT INTO events (id, upn, at, payload) ");
             query.push_values(chunk, |mut row, e| {
