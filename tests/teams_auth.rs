@@ -159,3 +159,44 @@ fn repeated_failures_are_throttled_per_user_then_per_source_address() {
         "TooManyAttempts",
     );
 }
+
+#[test]
+fn the_openapi_document_describes_the_teams_api() {
+    let (_dir, s) = world(&[]);
+    let openapi = s.call("GET", "/v1/openapi.json", None, None);
+    let doc = expect(&openapi, 200).clone();
+    for path in [
+        "/v1/auth/token",
+        "/v1/me",
+        "/v1/me/presence",
+        "/v1/users/{upn}/presence",
+        "/v1/chats",
+        "/v1/chats/{id}",
+        "/v1/chats/{id}/members",
+        "/v1/chats/{id}/messages",
+        "/v1/calls",
+        "/v1/calls/{id}",
+        "/v1/calls/{id}/{action}",
+        "/v1/events",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
+    }
+    for schema in [
+        "TokenRequest",
+        "ChatRequest",
+        "MessageRequest",
+        "PresenceView",
+        "CallRequest",
+        "Call",
+    ] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "OpenAPI lacks schema {schema}"
+        );
+    }
+    // Log-in needs no token.
+    assert_eq!(
+        doc["paths"]["/v1/auth/token"]["post"]["security"],
+        json!([{}])
+    );
+}
