@@ -54,6 +54,7 @@ async fn world(notice_after: Duration) -> World {
                 "contoso",
                 UserFields {
                     upn: Some(upn.into()),
+                    password: Some("Pass-word-1".into()),
                     ..UserFields::default()
                 },
             )
@@ -197,4 +198,25 @@ async fn safety_net_notices_wait_for_the_quiet_time_and_skip_a_repeat_of_the_sam
         .await
         .unwrap();
     assert_eq!(world.port.handed().len(), 3);
+}
+
+#[tokio::test]
+async fn a_token_stops_working_when_it_expires() {
+    let world = world(Duration::from_secs(300)).await;
+    let (token, expires_in) = world
+        .teams
+        .log_in("alice@contoso.test", "Pass-word-1", None)
+        .await
+        .unwrap();
+    assert_eq!(expires_in, TeamsConfig::default().token_ttl.as_secs());
+    assert_eq!(
+        world.teams.authenticate(&token).as_deref(),
+        Some("alice@contoso.test")
+    );
+    world
+        .clock
+        .advance(i64::try_from(expires_in).unwrap() * 1000 - 1);
+    assert!(world.teams.authenticate(&token).is_some());
+    world.clock.advance(1);
+    assert_eq!(world.teams.authenticate(&token), None);
 }
