@@ -13,8 +13,8 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use coexist_core::teams::{
-    AnswerRequest, BodyRequest, Call, CallRequest, ChatRequest, MessageRequest, PresenceRequest,
-    PresenceView, TargetRequest,
+    AnswerRequest, Call, CallRequest, ChatRequest, MessageRequest, PresenceRequest, PresenceView,
+    TargetRequest,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -315,7 +315,3 @@ pub async fn call_action(
     };
     ok(call)
 }
-
-/// For the OpenAPI document only.
-#[allow(dead_code)]
-fn _schemas(_: BodyRequest) {}

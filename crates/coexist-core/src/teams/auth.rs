@@ -67,8 +67,13 @@ impl Teams {
         self.writer
             .write(vec![Op::Session(session.clone())])
             .await?;
-        self.write_sessions()
-            .insert(session.digest.clone(), session);
+        let mut sessions = self.write_sessions();
+        // Expired sessions leave memory as new ones come (the store keeps
+        // them; start-up loads only live ones).
+        if sessions.len() >= 4096 && sessions.len().is_power_of_two() {
+            sessions.retain(|_, s| s.expires_at > now && !s.revoked);
+        }
+        sessions.insert(session.digest.clone(), session);
         Ok((secret, ttl.as_secs()))
     }
 
