@@ -271,3 +271,50 @@ fn safety_net_a_missed_message_gives_one_notice_on_the_other_client_per_thread_i
     assert!(kinds.contains(&"message".to_owned()));
     assert!(!kinds.contains(&"notice".to_owned()));
 }
+
+#[test]
+fn resuming_again_and_again_while_messages_flow_loses_and_repeats_nothing() {
+    let (_dir, s) = world(&[]);
+    let alice = login(&s, "alice@contoso.test");
+    let dave = login(&s, "dave@contoso.test");
+    let id = expect(&chat(&s, &alice, &["dave@contoso.test"]), 201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    const COUNT: usize = 300;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..COUNT {
+                expect(&send(&s, &alice, &id, &format!("m{i}")), 201);
+            }
+        });
+        let mut last = 0;
+        let mut seen = Vec::new();
+        // Reconnect every few events, mid-stream, while the sender goes on.
+        while seen.len() < COUNT {
+            let mut events = Events::open(&s, &dave, Some(last));
+            for _ in 0..7 {
+                let Some(event) = events.try_next(Duration::from_secs(10)) else {
+                    break;
+                };
+                let event_id = event["id"].as_i64().unwrap();
+                assert!(
+                    event_id > last,
+                    "event {event_id} again or out of order after {last}"
+                );
+                last = event_id;
+                if event["type"] == "message" {
+                    seen.push(
+                        event["message"]["body"]["content"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    );
+                }
+            }
+            events.close();
+        }
+        let expected: Vec<String> = (0..COUNT).map(|i| format!("m{i}")).collect();
+        assert_eq!(seen, expected);
+    });
+}
