@@ -5,7 +5,10 @@
 
 use coexist_core::teams::model::DeliveryState;
 use coexist_core::teams::ports::{KeepPending, MemoryConversations};
-use coexist_core::teams::{BodyRequest, ChatRequest, MessageRequest};
+use coexist_core::teams::{
+    AnswerRequest, BodyRequest, CallRequest, ChatRequest, MessageRequest, PresenceRequest,
+    SfbCallProgress,
+};
 use coexist_core::{
     Actor, Directory, ManualClock, MemoryStore, Teams, TeamsConfig, TenantFields, Timestamp,
     UserFields,
@@ -85,6 +88,16 @@ async fn world(notice_after: Duration) -> World {
     World { teams, port, clock }
 }
 
+/// What the safety net handed to the sfb side.
+fn notices(world: &World) -> Vec<String> {
+    world
+        .port
+        .handed()
+        .into_iter()
+        .filter(|line| line.starts_with("notice"))
+        .collect()
+}
+
 fn text(content: &str) -> MessageRequest {
     MessageRequest {
         body: BodyRequest {
@@ -157,7 +170,7 @@ async fn safety_net_notices_wait_for_the_quiet_time_and_skip_a_repeat_of_the_sam
         .post_message("alice@contoso.test", &to_dave, text("one"))
         .await
         .unwrap();
-    assert!(world.port.handed().is_empty());
+    assert!(notices(&world).is_empty());
     // Quiet for longer than notice_after: one notice to his sfb, no body.
     world.clock.advance(31_000);
     for body in ["two", "three"] {
@@ -168,7 +181,7 @@ async fn safety_net_notices_wait_for_the_quiet_time_and_skip_a_repeat_of_the_sam
             .unwrap();
     }
     assert_eq!(
-        world.port.handed(),
+        notices(&world),
         [format!(
             "notice to dave@contoso.test from alice@contoso.test in {to_dave}"
         )]
@@ -197,7 +210,7 @@ async fn safety_net_notices_wait_for_the_quiet_time_and_skip_a_repeat_of_the_sam
         .post_message("alice@contoso.test", &to_dave, text("five"))
         .await
         .unwrap();
-    assert_eq!(world.port.handed().len(), 3);
+    assert_eq!(notices(&world).len(), 3);
 }
 
 #[tokio::test]
@@ -219,4 +232,142 @@ async fn a_token_stops_working_when_it_expires() {
     assert!(world.teams.authenticate(&token).is_some());
     world.clock.advance(1);
     assert_eq!(world.teams.authenticate(&token), None);
+}
+
+#[tokio::test]
+async fn sfb_entry_points_an_im_lands_in_a_kept_thread_and_calls_meet_across_the_port() {
+    let world = world(Duration::from_secs(300)).await;
+    // carol (SfBOnly) writes from sfb to alice (Islands): lands on alice's
+    // sfb (R3.1: Islands in-tenant, the client used), so not teams' to take.
+    assert!(
+        world
+            .teams
+            .receive_sfb_message("carol@contoso.test", "alice@contoso.test", "hi")
+            .await
+            .is_err()
+    );
+    // alice → TeamsOnly: now it lands on her teams (interop), in one thread.
+    world
+        .teams
+        .directory()
+        .grant_user_policy(
+            &Actor::Admin,
+            "alice@contoso.test",
+            Some(UpgradePolicy::UpgradeToTeams),
+        )
+        .await
+        .unwrap();
+    let (_conn, mut live) = world.teams.connect("alice@contoso.test").await;
+    let first = world
+        .teams
+        .receive_sfb_message("carol@contoso.test", "alice@contoso.test", "hello from sfb")
+        .await
+        .unwrap();
+    let second = world
+        .teams
+        .receive_sfb_message("carol@contoso.test", "alice@contoso.test", "again")
+        .await
+        .unwrap();
+    assert_eq!(first.chat_id, second.chat_id);
+    let chat = world
+        .teams
+        .chat("alice@contoso.test", &first.chat_id)
+        .await
+        .unwrap();
+    assert_eq!(chat.method.as_str(), "interop");
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let event = live.recv().await.unwrap();
+        if event.payload.contains("\"type\":\"message\"") {
+            seen.push(event.payload.clone());
+        }
+    }
+    assert!(seen[0].contains("hello from sfb") && seen[1].contains("again"));
+
+    // A call from carol's sfb rings alice's teams; her answer goes back
+    // through the port.
+    let call = world
+        .teams
+        .place_call_from_sfb(
+            "carol@contoso.test",
+            "alice@contoso.test",
+            "v=0 offer".into(),
+        )
+        .await
+        .unwrap();
+    world
+        .teams
+        .answer_call(
+            "alice@contoso.test",
+            &call.id,
+            AnswerRequest {
+                sdp: "v=0 answer".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        world
+            .port
+            .handed()
+            .contains(&format!("call {} Connected", call.id))
+    );
+
+    // alice calls carol's sfb: the sfb side reports the answer.
+    let out = world
+        .teams
+        .place_call(
+            "alice@contoso.test",
+            CallRequest {
+                to: "carol@contoso.test".into(),
+                sdp: "v=0 offer".into(),
+                chat_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let answered = world
+        .teams
+        .record_sfb_call(
+            &out.id,
+            SfbCallProgress::Answered {
+                sdp: "v=0 sfb".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(answered.answer_sdp.as_deref(), Some("v=0 sfb"));
+    let ended = world
+        .teams
+        .record_sfb_call(&out.id, SfbCallProgress::Ended)
+        .await
+        .unwrap();
+    assert_eq!(ended.end_reason.as_deref(), Some("hangup"));
+    assert!(
+        world
+            .teams
+            .record_sfb_call(&out.id, SfbCallProgress::Ended)
+            .await
+            .is_err()
+    );
+
+    // Teams presence reaches the sfb side.
+    world
+        .teams
+        .set_presence(
+            "alice@contoso.test",
+            PresenceRequest {
+                availability: "Busy".into(),
+                activity: None,
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        world
+            .port
+            .handed()
+            .contains(&"presence of alice@contoso.test: Busy".to_owned())
+    );
 }

@@ -61,6 +61,22 @@ pub struct TargetRequest {
     pub to: String,
 }
 
+/// What the sfb side reports about a call it rings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SfbCallProgress {
+    /// Answered, with the SDP answer.
+    Answered {
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// Declined by the callee.
+    Rejected,
+    /// Could not be connected (no contact, an error).
+    Failed,
+    /// The sfb party hung up.
+    Ended,
+}
+
 /// Where a call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -228,6 +244,12 @@ impl Teams {
             Some(routed) => routed,
             None => self.route_call(from, from_client, to)?,
         };
+        if from_client == Client::Sfb && to_client != Some(Client::Teams) {
+            return Err(TeamsError::invalid(
+                "to",
+                "this call lands on sfb or the phone network: the SIP edge connects it",
+            ));
+        }
         let call = Call {
             id: new_id("call:"),
             from: from.to_owned(),
@@ -308,6 +330,9 @@ impl Teams {
             }
         };
         if let Some(call) = ended {
+            if call.from_client == Client::Sfb || call.to_client != Some(Client::Teams) {
+                self.sfb.call_changed(&call);
+            }
             if let Err(error) = self
                 .writer
                 .write(vec![call_event(call.teams_parties(), "ended", &call)])
@@ -351,6 +376,73 @@ impl Teams {
             (call, name, before)
         };
         self.writer.write(vec![call_event(to, name, &call)]).await?;
+        if call.from_client == Client::Sfb || call.to_client != Some(Client::Teams) {
+            self.sfb.call_changed(&call);
+        }
+        Ok(call)
+    }
+
+    /// The sfb side's entry point for an INVITE from `from`'s sfb client
+    /// (R3.6) that lands on teams: every live teams connection of the
+    /// callee rings; their answer reaches the sfb side through
+    /// `SfbDelivery::call_changed`.
+    pub async fn place_call_from_sfb(
+        self: &Arc<Self>,
+        from: &str,
+        to: &str,
+        sdp: String,
+    ) -> Result<Call> {
+        self.start_call(from, Client::Sfb, to, sdp, Leg::default())
+            .await
+    }
+
+    /// The sfb side reports a call it rings for a teams caller (or the
+    /// phone network does): answered with its SDP, rejected, failed or
+    /// ended. The teams parties get the `call` event.
+    pub async fn record_sfb_call(&self, id: &str, progress: SfbCallProgress) -> Result<Call> {
+        let call = {
+            let mut calls = self.calls_lock();
+            let entry = calls
+                .get_mut(id)
+                .filter(|e| e.call.to_client != Some(Client::Teams))
+                .ok_or_else(|| TeamsError::not_found("call", id))?;
+            let call = &mut entry.call;
+            match (progress, call.state) {
+                (_, CallState::Ended) => {
+                    return Err(TeamsError::CallState("the call has ended".into()));
+                }
+                (SfbCallProgress::Answered { sdp }, CallState::Ringing) => {
+                    call.state = CallState::Connected;
+                    call.answer_sdp = Some(sdp);
+                }
+                (SfbCallProgress::Answered { .. }, CallState::Connected) => {
+                    return Err(TeamsError::CallState(
+                        "the call was answered already".into(),
+                    ));
+                }
+                (SfbCallProgress::Rejected, _) => {
+                    call.state = CallState::Ended;
+                    call.end_reason = Some("rejected".into());
+                }
+                (SfbCallProgress::Failed, _) => {
+                    call.state = CallState::Ended;
+                    call.end_reason = Some("failed".into());
+                }
+                (SfbCallProgress::Ended, _) => {
+                    call.state = CallState::Ended;
+                    call.end_reason = Some("hangup".into());
+                }
+            }
+            entry.generation += 1;
+            entry.call.clone()
+        };
+        let change = match call.state {
+            CallState::Connected => "connected",
+            _ => "ended",
+        };
+        self.writer
+            .write(vec![call_event(call.teams_parties(), change, &call)])
+            .await?;
         Ok(call)
     }
 

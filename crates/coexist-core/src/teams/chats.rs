@@ -2,24 +2,19 @@
 //! for life (R4.1), disabled and replaced when that is no longer possible
 //! (R4.2); messages with the R5 limits; the missed-message safety net.
 
-use super::model::{
-    Body, Delivery, DeliveryState, Member, Message, Thread, ThreadKind, ThreadState,
-};
-use super::ports::SfbMessage;
+use super::model::{Body, Member, Message, Thread, ThreadKind, ThreadState};
 use super::writer::Op;
 use super::{Party, Result, Teams, TeamsError, new_id, party, reach, route_new};
-use crate::clock::Timestamp;
 use coexist_policy::interop_limits::{
     BodyHandling, ContentType, body_handling, check_attachments, check_group_member,
 };
-use coexist_policy::presence::presences_kept;
 use coexist_policy::threads::{ThreadContinuation, ThreadParty, continue_thread};
 use coexist_policy::{Client, Method, Note, Refusal, RefusalCode, RuleId, RuleTrail, Verdict};
 use serde::Deserialize;
 use serde_json::json;
 
 /// Largest message body (bytes), as Teams.
-const MAX_CONTENT: usize = 28 * 1024;
+pub(crate) const MAX_CONTENT: usize = 28 * 1024;
 /// Most members of a group chat.
 const MAX_MEMBERS: usize = 250;
 /// Most attachments on one message, and their total JSON size.
@@ -278,7 +273,7 @@ impl Teams {
         Ok((thread, true))
     }
 
-    async fn write_threads(
+    pub(crate) async fn write_threads(
         &self,
         mut ops: Vec<Op>,
         thread: &Thread,
@@ -593,149 +588,8 @@ impl Teams {
                 Some(content_type),
             ),
         };
-        let recipients: Vec<&Member> = thread.members.iter().filter(|m| m.upn != me).collect();
-        let deliveries = recipients
-            .iter()
-            .map(|m| Delivery {
-                upn: m.upn.clone(),
-                client: m.client,
-                state: match m.client {
-                    Client::Teams => DeliveryState::Delivered,
-                    Client::Sfb => DeliveryState::Pending,
-                },
-            })
-            .collect();
-        let notify: Vec<String> = recipients
-            .iter()
-            .filter(|m| m.client == Client::Teams)
-            .map(|m| m.upn.clone())
-            .collect();
-        let message = Message {
-            id: 0,
-            chat_id: thread.id.clone(),
-            from: me.to_owned(),
-            created_at: self.now(),
-            body,
-            converted_from,
-            attachments: request.attachments,
-            deliveries,
-        };
-        let mut ops = vec![Op::NewMessage { message, notify }];
-        let sfb_notices = self.safety_net(&thread, me, &recipients, &mut ops);
-        let committed = self.writer.write(ops).await?;
-        let message = committed
-            .messages
-            .into_iter()
-            .next()
-            .ok_or_else(|| crate::ports::StoreError("the writer lost a message".into()))?;
-        for member in recipients.iter().filter(|m| m.client == Client::Sfb) {
-            self.sfb.deliver(SfbMessage {
-                message_id: message.id,
-                chat_id: message.chat_id.clone(),
-                from: me.to_owned(),
-                to: member.upn.clone(),
-                text: message.body.content.clone(),
-            });
-        }
-        for to in sfb_notices {
-            self.sfb.notice(&to, me, &thread.id);
-        }
-        Ok(message)
-    }
-
-    /// The missed-message safety net: for each recipient with no live
-    /// endpoint on the client the message lands on, not seen there for
-    /// `notice_after`, and who keeps another client (R7.1's Islands users),
-    /// one notice on that other client — never twice in a row for the same
-    /// thread. Teams notices become events in `ops`; the sfb ones are
-    /// returned for the delivery port.
-    fn safety_net(
-        &self,
-        thread: &Thread,
-        from: &str,
-        recipients: &[&Member],
-        ops: &mut Vec<Op>,
-    ) -> Vec<String> {
-        let now = self.now();
-        let quiet_ms = i64::try_from(self.config.notice_after.as_millis()).unwrap_or(i64::MAX);
-        let mut sfb = Vec::new();
-        for member in recipients {
-            let (live, seen) = match member.client {
-                Client::Teams => (
-                    self.hub.is_live(&member.upn),
-                    self.hub.last_seen(&member.upn),
-                ),
-                Client::Sfb => (
-                    self.sfb.has_live_endpoint(&member.upn),
-                    self.sfb.last_seen(&member.upn),
-                ),
-            };
-            if live || seen.is_some_and(|at: Timestamp| now.0.saturating_sub(at.0) < quiet_ms) {
-                continue;
-            }
-            let other = member.client.other();
-            let keeps_other = {
-                let state = self.directory.read();
-                party(&state, &member.upn).is_some_and(|p| {
-                    presences_kept(p.mode).contains(&other)
-                        && p.user.enablement().allows(other, p.user.sfb_homing)
-                })
-            };
-            if !keeps_other {
-                continue;
-            }
-            {
-                let mut notices = self.notices.lock().unwrap_or_else(|p| p.into_inner());
-                let key = (member.upn.clone(), other);
-                if notices.get(&key) == Some(&thread.id) {
-                    continue;
-                }
-                notices.insert(key, thread.id.clone());
-            }
-            match other {
-                Client::Teams => ops.push(Op::Event {
-                    to: vec![member.upn.clone()],
-                    kind: "notice",
-                    data: json!({
-                        "chat_id": thread.id,
-                        "from": from,
-                        "client": member.client,
-                        "text": format!("{from} sent you a message in Skype for Business"),
-                    }),
-                }),
-                Client::Sfb => sfb.push(member.upn.clone()),
-            }
-        }
-        sfb
-    }
-
-    /// The sfb side reports a message's outcome for one recipient; the
-    /// sender sees it (a `message` event with `change: delivery`).
-    pub async fn record_sfb_delivery(
-        &self,
-        message_id: i64,
-        upn: &str,
-        state: DeliveryState,
-    ) -> Result<Message> {
-        let mut message = self
-            .store
-            .message(message_id)
-            .await?
-            .ok_or_else(|| TeamsError::not_found("message", &message_id.to_string()))?;
-        let delivery = message
-            .deliveries
-            .iter_mut()
-            .find(|d| d.upn == upn && d.client == Client::Sfb)
-            .ok_or_else(|| TeamsError::not_found("delivery", upn))?;
-        delivery.state = state;
-        let notify = vec![message.from.clone()];
-        self.writer
-            .write(vec![Op::UpdateMessage {
-                message: message.clone(),
-                notify,
-            }])
-            .await?;
-        Ok(message)
+        self.deliver(&thread, me, body, converted_from, request.attachments)
+            .await
     }
 }
 

@@ -9,7 +9,8 @@
 //! | the conversation store and the sfb delivery port | [`ports`] |
 //! | group commit, event ids, live connections | `writer.rs` |
 //! | log-in, tokens, throttling | `auth.rs` |
-//! | chats, messages, R4.2 replacement, notices | `chats.rs` |
+//! | chats, messages, R4.2 replacement | `chats.rs` |
+//! | delivery, the safety net's notices, IMs from sfb | `delivery.rs` |
 //! | R5.1 rich text → plain text | `text.rs` |
 //! | presence (R7) | `presence.rs` |
 //! | calls | `calls.rs` |
@@ -20,12 +21,13 @@ pub mod ports;
 mod auth;
 mod calls;
 mod chats;
+mod delivery;
 mod presence;
 mod text;
 mod writer;
 
 pub use calls::{AnswerRequest, CallRequest, TargetRequest};
-pub use calls::{Call, CallState};
+pub use calls::{Call, CallState, SfbCallProgress};
 pub use chats::{BodyRequest, ChatRequest, MessageRequest, ThreadView};
 pub use presence::{PresenceRequest, PresenceView};
 pub use text::to_plain_text;

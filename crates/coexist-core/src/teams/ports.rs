@@ -7,6 +7,7 @@ use super::model::{Message, Session, StoredEvent, Thread};
 use crate::clock::Timestamp;
 use crate::ports::StoreError;
 use async_trait::async_trait;
+use coexist_policy::Availability;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -236,6 +237,12 @@ pub trait SfbDelivery: Send + Sync + std::fmt::Debug + 'static {
     fn notice(&self, to: &str, from: &str, chat_id: &str);
     /// Ring the callee's sfb endpoints (or the PSTN gateway).
     fn place_call(&self, call: SfbCall);
+    /// A call with an sfb (or phone-network) party changed: answered on
+    /// teams, rejected, hung up, forwarded, timed out.
+    fn call_changed(&self, call: &super::Call);
+    /// A user's teams presence as others see it (R7.1, R7.3), for the sfb
+    /// watchers R7 points at it.
+    fn teams_presence(&self, upn: &str, availability: Availability, note: Option<&str>);
     /// Whether the user has a live sfb endpoint (a registration).
     fn has_live_endpoint(&self, upn: &str) -> bool;
     /// When the user's sfb client was last seen, if ever.
@@ -274,6 +281,12 @@ impl SfbDelivery for KeepPending {
     }
     fn place_call(&self, call: SfbCall) {
         self.push(format!("call to {} from {}", call.to, call.from));
+    }
+    fn call_changed(&self, call: &super::Call) {
+        self.push(format!("call {} {:?}", call.id, call.state));
+    }
+    fn teams_presence(&self, upn: &str, availability: Availability, _note: Option<&str>) {
+        self.push(format!("presence of {upn}: {availability}"));
     }
     fn has_live_endpoint(&self, _upn: &str) -> bool {
         false

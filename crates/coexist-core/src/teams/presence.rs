@@ -219,8 +219,14 @@ impl Teams {
         self.presence_changed(upn, Client::Sfb).await
     }
 
-    /// Tells every watcher who sees `publisher`'s `client` presence.
+    /// Tells every watcher who sees `publisher`'s `client` presence (and
+    /// the sfb side, for teams presence).
     async fn presence_changed(&self, publisher: &str, client: Client) -> Result<()> {
+        if client == Client::Teams {
+            let (availability, _, note) = self.shown(publisher, Client::Teams);
+            self.sfb
+                .teams_presence(publisher, availability, note.as_deref());
+        }
         let watchers: Vec<String> = lock(&self.presence.watchers)
             .get(publisher)
             .map(|w| w.iter().cloned().collect())
