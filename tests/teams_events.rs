@@ -23,7 +23,10 @@ fn a_message_reaches_every_live_connection_of_the_recipient_after_its_201() {
         .as_str()
         .unwrap()
         .to_owned();
+    let mut alices_phone = Events::open(&s, &alice, None);
     let sent = expect(&send(&s, &alice, &id, "hello dave"), 201).clone();
+    // The sender's other devices show it too.
+    assert_eq!(alices_phone.next_of("message")["message"]["id"], sent["id"]);
     for events in [&mut phone, &mut laptop] {
         let created = events.next_of("thread");
         assert_eq!(created["change"], "created");

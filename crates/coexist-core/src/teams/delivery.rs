@@ -39,7 +39,10 @@ impl Teams {
                 },
             })
             .collect();
-        let notify: Vec<String> = recipients
+        // Teams recipients, and the sender's own other teams connections
+        // (the message shows on their phone too).
+        let notify: Vec<String> = thread
+            .members
             .iter()
             .filter(|m| m.client == Client::Teams)
             .map(|m| m.upn.clone())

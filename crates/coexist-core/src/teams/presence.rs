@@ -271,7 +271,8 @@ impl Teams {
 
     /// A user's events after `after`, oldest first (at most `limit`): the
     /// stored ones merged with the `message` events, rendered from the
-    /// messages of the user's teams threads.
+    /// messages of the user's teams threads (their own included: they show
+    /// on every device).
     pub async fn events_after(
         &self,
         upn: &str,
@@ -290,7 +291,7 @@ impl Teams {
         if !threads.is_empty() {
             let messages = self
                 .store
-                .messages_after(&threads, upn, after, limit)
+                .messages_after(&threads, "", after, limit)
                 .await?;
             events.extend(messages.iter().map(|m| super::model::StoredEvent {
                 id: m.id,
