@@ -154,7 +154,9 @@ fn r5_3_group_chats_hold_only_members_on_teams() {
         Some(&alice),
         Some(json!({"upn": "gina@fabrikam.test"})),
     );
-    assert_eq!(problem(&other_method, 400, "InvalidField")["field"], "upn");
+    let refused = problem(&other_method, 409, "MethodWouldChange");
+    assert_eq!(refused["rule"], "R4.1");
+    assert_eq!(refused["upn"], "gina@fabrikam.test");
     let erin = login(&s, "erin@contoso.test");
     let seen = s.call(
         "GET",

@@ -154,10 +154,13 @@ impl From<TeamsError> for Problem {
                 replaced_by,
                 rules,
             } => {
-                // A rule refused: 403, except a disabled thread (R4.2): 409,
-                // the conversation goes on in another thread.
+                // A rule refused: 403, except where the chat itself decides
+                // (R4.2 disabled, R4.1 its fixed method): 409, the
+                // conversation goes on in another thread.
                 let status = match refusal.code {
-                    RefusalCode::ThreadDisabled => StatusCode::CONFLICT,
+                    RefusalCode::ThreadDisabled | RefusalCode::MethodWouldChange => {
+                        StatusCode::CONFLICT
+                    }
                     _ => StatusCode::FORBIDDEN,
                 };
                 let detail = match &upn {

@@ -52,6 +52,7 @@ notes! {
     RecipientNoLongerReachedThreadClient = "the recipient can no longer be reached on this thread's client",
     PartyNoLongerEnabledClient = "a party is no longer enabled for its client",
     PartyNoLongerEnabledThreadClient = "a party is no longer enabled for this thread's client",
+    MemberNoLongerExists = "a member of the thread no longer exists",
     PartiesClientsOrTenantsNoLongerMatch = "the parties' clients or tenants no longer match the thread's method",
     TeamsPartyNowHomedOnprem = "a teams party is now homed onprem",
     TeamsPartyHomedOnpremCannotTakePart = "a teams party homed onprem cannot take part in interop or federation",

@@ -18,6 +18,7 @@ named_enum! {
         FederationNotAllowed = "FederationNotAllowed",
         CrossCloudNotSupported = "CrossCloudNotSupported",
         ThreadDisabled = "ThreadDisabled",
+        MethodWouldChange = "MethodWouldChange",
         AttachmentNotAllowedOnInterop = "AttachmentNotAllowedOnInterop",
         ParticipantOnOtherClient = "ParticipantOnOtherClient",
         ScreenSharingNotAllowedOnInterop = "ScreenSharingNotAllowedOnInterop",
@@ -57,6 +58,9 @@ impl RefusalCode {
             }
             RefusalCode::ThreadDisabled => {
                 "this thread's routing is no longer possible; start a new thread"
+            }
+            RefusalCode::MethodWouldChange => {
+                "this person would be reached by another method than the one this chat keeps for its life; start a new chat"
             }
             RefusalCode::AttachmentNotAllowedOnInterop => {
                 "files and attachments cannot be sent on an interop or federated conversation"

@@ -3,7 +3,7 @@
 use crate::federation::FederationStatus;
 use crate::mode_capabilities::mode_allows_client;
 use crate::notes::Note;
-use crate::refusal::RefusalCode;
+use crate::refusal::{Refusal, RefusalCode};
 use crate::routing::{NewConversation, Reach, method_between, route_from};
 use crate::rules::{RuleId, RuleTrail};
 use crate::verdict::Verdict;
@@ -176,6 +176,20 @@ pub fn route_sfb_reply(
             RuleTrail::new().with(RuleId::R4_3, Note::NoSfbSessionNewConversation),
             as_new,
         ),
+    }
+}
+
+/// R4.1: a member may join an existing thread only if they would be reached
+/// by the thread's own method; otherwise the thread would change how it
+/// travels, which it never does (`MethodWouldChange`: start a new thread).
+pub const fn check_member_method(
+    thread_method: Method,
+    member_method: Method,
+) -> Result<(), Refusal> {
+    if thread_method as u8 == member_method as u8 {
+        Ok(())
+    } else {
+        Err(Refusal::new(RefusalCode::MethodWouldChange, RuleId::R4_1))
     }
 }
 

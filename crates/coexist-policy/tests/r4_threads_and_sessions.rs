@@ -67,6 +67,18 @@ fn r4_1_an_interop_thread_started_from_sfb_takes_replies_from_its_teams_member()
 }
 
 #[test]
+fn r4_1_a_member_reached_by_another_method_cannot_join_the_thread() {
+    use coexist_policy::threads::check_member_method;
+    assert!(check_member_method(Method::Native, Method::Native).is_ok());
+    let refusal = check_member_method(Method::Native, Method::Federated).unwrap_err();
+    assert_eq!(
+        (refusal.code, refusal.rule),
+        (RefusalCode::MethodWouldChange, RuleId::R4_1)
+    );
+    assert!(refusal.sentence().contains("start a new chat"));
+}
+
+#[test]
 fn r4_2_an_interop_thread_to_a_user_who_became_teams_only_is_disabled() {
     let t = thread(
         Method::Interop,

@@ -8,7 +8,9 @@ use super::{Party, Result, Teams, TeamsError, new_id, party, reach, route_new};
 use coexist_policy::interop_limits::{
     BodyHandling, ContentType, body_handling, check_attachments, check_group_member,
 };
-use coexist_policy::threads::{ThreadContinuation, ThreadParty, continue_thread};
+use coexist_policy::threads::{
+    ThreadContinuation, ThreadParty, check_member_method, continue_thread,
+};
 use coexist_policy::{Client, Method, Note, Refusal, RefusalCode, RuleId, RuleTrail, Verdict};
 use serde::Deserialize;
 use serde_json::json;
@@ -101,7 +103,7 @@ impl Teams {
             let verdict = Verdict::refused(
                 RefusalCode::ThreadDisabled,
                 RuleId::R4_2,
-                Note::PartyNoLongerEnabledThreadClient,
+                Note::MemberNoLongerExists,
                 RuleTrail::new(),
             );
             Some((
@@ -392,14 +394,16 @@ impl Teams {
                     rules: format!("{}; R5.3 {upn} lands on {client}", verdict.trail),
                 });
             }
-            if method != thread.method {
-                return Err(TeamsError::invalid(
-                    "upn",
-                    format!(
-                        "{upn} would be reached {method}, and this chat stays {} for its life (R4.1); start a new group chat",
-                        thread.method
+            if let Err(refusal) = check_member_method(thread.method, method) {
+                return Err(TeamsError::Refused {
+                    refusal,
+                    upn: Some(upn.clone()),
+                    replaced_by: None,
+                    rules: format!(
+                        "{}; R4.1 {upn} would be reached {method}, the chat stays {}",
+                        verdict.trail, thread.method
                     ),
-                ));
+                });
             }
             Member {
                 upn: other.user.upn.clone(),
