@@ -125,10 +125,8 @@ fn start_server() -> (SocketAddr, tempfile::TempDir) {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let listeners = Listeners {
-                http: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-                sip_udp: tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-            };
+            let any = "127.0.0.1:0".parse().unwrap();
+            let listeners = Listeners::bind(any, any).await.unwrap();
             tx.send(listeners.http.local_addr().unwrap()).unwrap();
             run(&config, listeners, std::future::pending())
                 .await

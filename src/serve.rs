@@ -33,8 +33,31 @@ pub struct ServeArgs {
 pub struct Listeners {
     /// The HTTP listener.
     pub http: TcpListener,
-    /// The SIP UDP socket (TCP is bound on the same address by `run`).
+    /// The SIP UDP socket.
     pub sip_udp: UdpSocket,
+    /// The SIP TCP listener, on the same port as `sip_udp`
+    /// (`coexist_sip::bind_udp_and_tcp` binds both).
+    pub sip_tcp: TcpListener,
+}
+
+impl Listeners {
+    /// Binds HTTP on `http`, and SIP UDP and TCP on one port of `sip`
+    /// (port 0: any port, free for both).
+    pub async fn bind(
+        http: std::net::SocketAddr,
+        sip: std::net::SocketAddr,
+    ) -> Result<Listeners, ServeError> {
+        let (sip_udp, sip_tcp) = coexist_sip::bind_udp_and_tcp(sip)
+            .await
+            .map_err(io(format!("binding sip {sip}")))?;
+        Ok(Listeners {
+            http: TcpListener::bind(http)
+                .await
+                .map_err(io(format!("binding http {http}")))?,
+            sip_udp,
+            sip_tcp,
+        })
+    }
 }
 
 /// A failure to start or run.
@@ -152,12 +175,11 @@ pub async fn run(
             "directory loaded"
         );
     }
-    // The sfb side (coexist-sip): UDP, and TCP on the same address when it is free.
-    let sip_tcp = TcpListener::bind(sip).await.ok();
+    // The sfb side (coexist-sip): UDP and TCP on the same address.
     let (sip_stop, sip_stopped) = tokio::sync::oneshot::channel::<()>();
     let sip_server = coexist_sip::SipServer::start(
         listeners.sip_udp,
-        sip_tcp,
+        Some(listeners.sip_tcp),
         Arc::new(coexist_sip::CoreDirectory::new(directory.clone())),
         Box::new(coexist_sip::registrar::FileStore::new(
             config.data_dir.join("registrations.jsonl"),
@@ -224,14 +246,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
         .build()
         .map_err(io("tokio runtime"))?;
     runtime.block_on(async {
-        let listeners = Listeners {
-            http: TcpListener::bind(config.http)
-                .await
-                .map_err(io(format!("binding http {}", config.http)))?,
-            sip_udp: UdpSocket::bind(config.sip)
-                .await
-                .map_err(io(format!("binding sip {}", config.sip)))?,
-        };
+        let listeners = Listeners::bind(config.http, config.sip).await?;
         let shutdown = shutdown_signal().map_err(io("installing signal handlers"))?;
         run(&config, listeners, shutdown).await
     })

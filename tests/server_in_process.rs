@@ -16,10 +16,8 @@ async fn run_serves_until_the_shutdown_future_then_closes_the_database() {
     let env =
         |key: &str| (key == "COEXIST_ADMIN_TOKEN").then(|| "an-admin-token-for-tests".to_owned());
     let config = Config::load(None, &env, &overrides).unwrap();
-    let listeners = Listeners {
-        http: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        sip_udp: tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-    };
+    let any = "127.0.0.1:0".parse().unwrap();
+    let listeners = Listeners::bind(any, any).await.unwrap();
     let http = listeners.http.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {

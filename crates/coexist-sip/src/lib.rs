@@ -18,8 +18,10 @@
 //! | PUBLISH / SUBSCRIBE / NOTIFY, R7 | [`presence`] |
 //! | the delivery port the teams side calls | [`delivery`] |
 //! | the tokio driver (UDP, TCP) | [`driver`] |
+//! | binding UDP and TCP on one port | `bind.rs`, [`bind_udp_and_tcp`] |
 
 pub mod auth;
+mod bind;
 pub mod calls;
 pub mod delivery;
 pub mod directory;
@@ -36,6 +38,7 @@ pub mod transaction;
 pub mod transport;
 pub mod wire;
 
+pub use bind::bind_udp_and_tcp;
 pub use calls::CallEvent;
 pub use delivery::{Delivery, PortCall, SfbDelivery};
 pub use directory::{CoreDirectory, MemoryDirectory, SipDirectory, SipUser};

@@ -15,14 +15,15 @@ use common::Ua;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpStream, UdpSocket};
 
 const WAIT: Duration = Duration::from_secs(5);
 
 async fn start() -> (SipServer, tokio::sync::oneshot::Sender<()>) {
-    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (udp, tcp) = coexist_sip::bind_udp_and_tcp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let addr = udp.local_addr().unwrap();
-    let tcp = TcpListener::bind(addr).await.unwrap();
     let directory = MemoryDirectory::new();
     for user in ["alice", "bob"] {
         directory.add(&format!("{user}@contoso.test"), "pw", Mode::Islands);
