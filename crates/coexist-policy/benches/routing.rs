@@ -4,12 +4,12 @@
 //!
 //! Run: `cargo bench -p coexist-policy --bench routing`
 
+#[path = "../tests/common/interop_thread.rs"]
+mod interop_thread;
+
 use coexist_policy::matrix::{cell_conversations, table_conversation};
 use coexist_policy::presence::presence_source;
-use coexist_policy::{
-    Client, Enablement, Homing, Method, Mode, NewConversation, Reach, Scope, ThreadContinuation,
-    ThreadParty, Topology, continue_thread, route,
-};
+use coexist_policy::{Client, Homing, Mode, NewConversation, Scope, continue_thread, route};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
@@ -40,22 +40,7 @@ fn routing(c: &mut Criterion) {
     group.bench_function("route_interop_cell", |b| {
         b.iter(|| route(black_box(&interop)))
     });
-    let thread = ThreadContinuation {
-        method: Method::Interop,
-        sender: ThreadParty {
-            mode: Mode::Islands,
-            homing: Homing::Online,
-            enabled: Enablement::default(),
-            client: Client::Teams,
-        },
-        recipient: ThreadParty {
-            mode: Mode::SfBOnly,
-            homing: Homing::Online,
-            enabled: Enablement::default(),
-            client: Client::Sfb,
-        },
-        reach: Reach::InTenant(Topology::Online),
-    };
+    let thread = interop_thread::interop_thread();
     group.bench_function("continue_thread", |b| {
         b.iter(|| continue_thread(black_box(&thread)))
     });

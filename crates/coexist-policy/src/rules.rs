@@ -88,7 +88,8 @@ impl serde::Serialize for RuleId {
 }
 
 /// One step of a decision: the rule that applied and what it found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Serialized as `{"rule":"R3.1","note":"recipient is SfB*"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Step {
     /// The rule.
     pub rule: RuleId,
@@ -124,7 +125,7 @@ impl RuleTrail {
     }
 
     /// Records a step. A step past the capacity is dropped: the decisions in
-    /// this crate take at most four, and a test walks them all.
+    /// this crate take at most four (`tests/trail_capacity.rs` walks them).
     pub const fn push(&mut self, rule: RuleId, note: Note) {
         if (self.len as usize) < Self::CAPACITY {
             self.steps[self.len as usize] = Step { rule, note };

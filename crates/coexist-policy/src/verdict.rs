@@ -95,21 +95,7 @@ impl fmt::Display for Verdict {
 impl serde::Serialize for Verdict {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        #[derive(serde::Serialize)]
-        struct StepView {
-            rule: RuleId,
-            note: Note,
-        }
         let refusal = self.refusal();
-        let steps: Vec<StepView> = self
-            .trail
-            .steps()
-            .iter()
-            .map(|step| StepView {
-                rule: step.rule,
-                note: step.note,
-            })
-            .collect();
         let mut state = serializer.serialize_struct("Verdict", 8)?;
         state.serialize_field("possible", &self.is_possible())?;
         state.serialize_field("lands_on", &self.lands_on())?;
@@ -118,7 +104,7 @@ impl serde::Serialize for Verdict {
         state.serialize_field("rule", &refusal.map(|r| r.rule))?;
         state.serialize_field("reason", &refusal.map(|r| r.sentence()))?;
         state.serialize_field("rules", &self.trail)?;
-        state.serialize_field("steps", &steps)?;
+        state.serialize_field("steps", self.trail.steps())?;
         state.end()
     }
 }

@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/interop_thread.rs"]
+mod interop_thread;
+
 use coexist_policy::matrix::cell_conversations;
 use coexist_policy::presence::presence_source;
-use coexist_policy::{
-    Client, Enablement, Homing, Method, Mode, NewConversation, Reach, Scope, ThreadContinuation,
-    ThreadParty, Topology, continue_thread, route,
-};
+use coexist_policy::{Client, Mode, NewConversation, Scope, continue_thread, route};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
 use std::hint::black_box;
@@ -20,22 +20,7 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 #[test]
 fn r3_routing_all_110_cells_threads_and_presence_allocate_nothing() {
     let conversations: Vec<NewConversation> = cell_conversations().map(|(_, c)| c).collect();
-    let thread = ThreadContinuation {
-        method: Method::Interop,
-        sender: ThreadParty {
-            mode: Mode::Islands,
-            homing: Homing::Online,
-            enabled: Enablement::default(),
-            client: Client::Teams,
-        },
-        recipient: ThreadParty {
-            mode: Mode::SfBOnly,
-            homing: Homing::Online,
-            enabled: Enablement::default(),
-            client: Client::Sfb,
-        },
-        reach: Reach::InTenant(Topology::Online),
-    };
+    let thread = interop_thread::interop_thread();
 
     let region = Region::new(GLOBAL);
     let mut possible = 0usize;
