@@ -5,4 +5,5 @@
 
 pub mod admin_cli;
 pub mod config;
+pub mod interop;
 pub mod serve;

@@ -162,8 +162,6 @@ pub async fn run(
     let token = admin_token(config)?;
     let store = Arc::new(SqliteStore::open(&config.data_dir).await?);
     let directory = Arc::new(Directory::open(store.clone(), Arc::new(SystemClock), &token).await?);
-    let teams = teams_side(config, &directory, store).await?;
-    let router = coexist_http::router(coexist_http::AppState::new(directory.clone(), teams));
     let http = listeners.http.local_addr().map_err(io("http address"))?;
     let sip = listeners.sip_udp.local_addr().map_err(io("sip address"))?;
     {
@@ -189,6 +187,21 @@ pub async fn run(
             let _ = sip_stopped.await;
         },
     );
+    // Interop: the teams side reaches sfb through the SIP edge and back.
+    let endpoints = Arc::new(crate::interop::Endpoints::default());
+    let sfb_port = Arc::new(crate::interop::SfbPort::new(
+        sip_server.handle(),
+        endpoints.clone(),
+    ));
+    let teams = teams_side(config, &directory, store, sfb_port.clone()).await?;
+    sfb_port.attach(&teams);
+    sip_server
+        .handle()
+        .attach_teams(Arc::new(crate::interop::TeamsPort::new(
+            teams.clone(),
+            endpoints,
+        )));
+    let router = coexist_http::router(coexist_http::AppState::new(directory.clone(), teams));
     println!("coexist listening http={http} sip={sip}");
     std::io::stdout().flush().map_err(io("stdout"))?;
     // The peer address feeds log-in throttling per source.
@@ -205,19 +218,19 @@ pub async fn run(
 }
 
 /// The teams side (chats, events, presence, calls) over the same SQLite
-/// store. Messages landing on sfb stay pending until the SIP edge
-/// implements the delivery port (`coexist_core::teams::ports::SfbDelivery`).
+/// store, reaching sfb users through `sfb` (the interop port).
 async fn teams_side(
     config: &Config,
     directory: &Arc<Directory>,
     store: Arc<SqliteStore>,
+    sfb: Arc<crate::interop::SfbPort>,
 ) -> Result<Arc<coexist_core::Teams>, ServeError> {
     coexist_core::Teams::open(
         directory.clone(),
         store,
         Arc::new(SystemClock),
         config.teams.clone(),
-        Arc::new(coexist_core::teams::ports::KeepPending::default()),
+        sfb,
     )
     .await
     .map_err(|e| ServeError::Teams(e.to_string()))

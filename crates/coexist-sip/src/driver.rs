@@ -14,6 +14,7 @@ use crate::directory::SipDirectory;
 use crate::engine::{Engine, EngineEvent, SipConfig};
 use crate::im::PortStart;
 use crate::registrar::RegistrationStore;
+use crate::teams_side::{TeamsAnswer, TeamsSide};
 use crate::transport::{Outgoing, Peer, Transport};
 use crate::wire::{StreamFramer, WireError};
 use coexist_policy::Availability;
@@ -61,6 +62,10 @@ enum Input {
     },
     /// The delivery port hangs up.
     Hangup(u64),
+    /// The interop wiring attaches the teams side.
+    AttachTeams(Arc<dyn TeamsSide>),
+    /// The teams side answered an IM from sfb.
+    TeamsAnswered(u64, TeamsAnswer),
 }
 
 /// A handle the teams side (issue 4) uses to reach sfb users: the delivery port.
@@ -128,6 +133,15 @@ impl SfbDelivery for SipHandle {
     }
 }
 
+impl SipHandle {
+    /// Connects the teams side (interop): IMs from sfb that land on teams
+    /// go to it, and sfb presence and registrations are reported to it.
+    /// Until then those IMs are answered 480.
+    pub fn attach_teams(&self, teams: Arc<dyn TeamsSide>) {
+        let _ = self.tx.send(Input::AttachTeams(teams));
+    }
+}
+
 static NEXT_PORT_CALL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The running SIP server.
@@ -166,6 +180,7 @@ impl SipServer {
             port_waiters: HashMap::new(),
             call_waiters: HashMap::new(),
             next_port_id: 1,
+            teams: None,
         };
         let task = tokio::spawn(async move {
             core.run(shutdown).await;
@@ -206,6 +221,7 @@ struct Core {
     port_waiters: HashMap<u64, oneshot::Sender<Delivery>>,
     call_waiters: HashMap<u64, mpsc::UnboundedSender<CallEvent>>,
     next_port_id: u64,
+    teams: Option<Arc<dyn TeamsSide>>,
 }
 
 impl Core {
@@ -328,6 +344,13 @@ impl Core {
                 }
             },
             Input::Hangup(id) => self.engine.port_hangup(now, id),
+            Input::AttachTeams(teams) => {
+                self.teams = Some(teams);
+                self.engine.report_all_sfb_states(now);
+            }
+            Input::TeamsAnswered(id, answer) => {
+                self.engine.teams_message_answered(now, id, answer);
+            }
         }
     }
 
@@ -342,6 +365,36 @@ impl Core {
                             code => Delivery::Failed(code),
                         };
                         let _ = waiter.send(outcome);
+                    }
+                }
+                EngineEvent::TeamsMessage {
+                    id,
+                    from,
+                    to,
+                    content_type,
+                    body,
+                } => match &self.teams {
+                    Some(teams) => {
+                        let (teams, tx) = (teams.clone(), self.tx.clone());
+                        tokio::spawn(async move {
+                            let answer = teams
+                                .message_from_sfb(&from, &to, &content_type, body)
+                                .await;
+                            let _ = tx.send(Input::TeamsAnswered(id, answer));
+                        });
+                    }
+                    None => {
+                        let answer = TeamsAnswer::Refused {
+                            status: 480,
+                            reason: "Temporarily Unavailable (lands on teams)".into(),
+                            warning: None,
+                        };
+                        self.engine.teams_message_answered(wall_clock(), id, answer);
+                    }
+                },
+                EngineEvent::SfbState(state) => {
+                    if let Some(teams) = &self.teams {
+                        teams.sfb_presence(state);
                     }
                 }
                 EngineEvent::Call { id, event } => {

@@ -109,6 +109,22 @@ pub enum EngineEvent {
         /// What happened.
         event: crate::calls::CallEvent,
     },
+    /// An IM from sfb that lands on teams: answer it with
+    /// [`Engine::teams_message_answered`].
+    TeamsMessage {
+        /// The id to answer with.
+        id: u64,
+        /// Sender UPN (authenticated).
+        from: String,
+        /// Recipient UPN.
+        to: String,
+        /// The MESSAGE's Content-Type.
+        content_type: String,
+        /// Its body.
+        body: bytes::Bytes,
+    },
+    /// An sfb user's published presence or registration changed.
+    SfbState(crate::teams_side::SfbState),
 }
 
 /// Per-source request counting (rate limiting).
@@ -131,6 +147,8 @@ pub struct Engine {
     pub(crate) out: Vec<Outgoing>,
     pub(crate) events: Vec<EngineEvent>,
     pub(crate) next_id: u64,
+    /// IMs handed to the teams side, by id, until it answers.
+    pub(crate) to_teams: HashMap<u64, SipMessage>,
     /// R4.3: (from, to) → where `from`'s messages to `to` land while it lives.
     pub(crate) sessions: HashMap<(String, String), SfbSession>,
     pub(crate) im: crate::im::Forks,
@@ -160,6 +178,7 @@ impl Engine {
             events: Vec::new(),
             next_id: 1,
             sessions: HashMap::new(),
+            to_teams: HashMap::new(),
             im: Default::default(),
             calls: Calls::default(),
             presence: Presence::default(),
@@ -485,6 +504,7 @@ impl Engine {
             self.sessions.retain(|_, s| s.is_live(now, idle));
             for aor in self.registrar.expire(now) {
                 self.presence_changed(now, &aor);
+                self.sfb_state_changed(now, &aor);
             }
         }
     }

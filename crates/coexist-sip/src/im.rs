@@ -209,7 +209,12 @@ impl Engine {
                 Err((code, reason)) => Err(request.response(code, reason, None)),
                 Ok(to) => match self.decide(now, &from, &to) {
                     Err(refusal) => Err(self.refusal_response(request, refusal)),
-                    // The teams side (issue 4) takes these through its own port.
+                    // The teams side takes IMs through its port (interop);
+                    // calls to teams come with the B2BUA's teams leg.
+                    Ok(Landing::Teams) if request.method() == Some(Method::Message) => {
+                        self.message_to_teams(now, &from.upn, &to.upn, request.clone());
+                        return None;
+                    }
                     Ok(Landing::Teams) => {
                         Err(request.response(480, "Temporarily Unavailable (lands on teams)", None))
                     }

@@ -17,6 +17,7 @@
 //! | INVITE B2BUA | [`calls`] |
 //! | PUBLISH / SUBSCRIBE / NOTIFY, R7 | [`presence`] |
 //! | the delivery port the teams side calls | [`delivery`] |
+//! | the teams side's port the SIP edge calls (interop) | [`teams_side`] |
 //! | the tokio driver (UDP, TCP) | [`driver`] |
 //! | binding UDP and TCP on one port | `bind.rs`, [`bind_udp_and_tcp`] |
 
@@ -34,6 +35,7 @@ pub mod presence;
 pub mod register;
 pub mod registrar;
 pub mod sanity;
+pub mod teams_side;
 pub mod transaction;
 pub mod transport;
 pub mod wire;
@@ -45,3 +47,4 @@ pub use directory::{CoreDirectory, MemoryDirectory, SipDirectory, SipUser};
 pub use driver::{SipHandle, SipServer};
 pub use engine::{Engine, EngineEvent, SipConfig};
 pub use message::{Method, SipMessage, StartLine};
+pub use teams_side::{SfbState, TeamsAnswer, TeamsSide};

@@ -96,6 +96,18 @@ impl Presence {
         ids
     }
 
+    /// What `upn` published and is still valid at `now`.
+    pub(crate) fn published_state(
+        &self,
+        upn: &str,
+        now: Duration,
+    ) -> Option<(Availability, Option<String>)> {
+        self.published
+            .get(upn)
+            .filter(|p| p.expires_at > now)
+            .map(|p| (p.availability, p.note.clone()))
+    }
+
     fn due_published(&mut self, now: Duration) -> Vec<String> {
         let mut upns = Vec::new();
         while self
@@ -262,6 +274,7 @@ impl Engine {
             let mut ok = request.response(200, "OK", Some(&tag));
             ok.push("Expires", "0");
             self.reply(now, &request, ok);
+            self.sfb_state_changed(now, &user.upn);
             return self.presence_changed(now, &user.upn);
         }
         let parsed = parse_pidf(&String::from_utf8_lossy(&request.body));
@@ -293,6 +306,7 @@ impl Engine {
         ok.push("Expires", expires.to_string());
         self.reply(now, &request, ok);
         self.presence_changed(now, &user.upn);
+        self.sfb_state_changed(now, &user.upn);
     }
 
     fn bad_event(&mut self, now: Duration, request: &SipMessage) {
@@ -505,6 +519,7 @@ impl Engine {
             {
                 self.presence.published.remove(&upn);
                 self.presence_changed(now, &upn);
+                self.sfb_state_changed(now, &upn);
             }
         }
     }

@@ -115,6 +115,9 @@ impl Engine {
             );
         }
         self.reply(now, &request, ok);
+        // The teams side learns every refresh: it keeps "last seen" and
+        // "live" for the safety net and R7.3.
+        self.sfb_state_changed(now, &aor);
         if was_registered != self.registrar.is_registered(&aor, now) {
             // R7.3: a first or last live endpoint changes what watchers see.
             self.presence_changed(now, &aor);

@@ -250,6 +250,11 @@ impl Registrar {
         gone
     }
 
+    /// The addresses of record with a binding (live or not yet pruned).
+    pub fn addresses(&self) -> impl Iterator<Item = &str> {
+        self.bindings.keys().map(String::as_str)
+    }
+
     /// How many bindings are held.
     pub fn len(&self) -> usize {
         self.bindings.values().map(Vec::len).sum()

@@ -4,7 +4,7 @@
 
 mod common;
 use coexist_policy::Mode;
-use coexist_sip::{Method, SipMessage};
+use coexist_sip::{EngineEvent, Method, SipMessage, TeamsAnswer};
 use common::{Lab, Ua};
 use std::time::Duration;
 
@@ -117,9 +117,72 @@ fn a_message_to_a_teams_only_user_lands_on_teams_not_on_their_sfb_r3_1() {
     lab.directory.set_mode("bob@contoso.test", Mode::TeamsOnly);
     let mut alice = Ua::new("alice", 6006);
     let m = message(&mut alice, "bob@contoso.test", "where are you");
-    let answer = alice.send_authorized(&mut lab, m);
-    assert_eq!(answer.status(), Some(480));
+    let id = handed_to_teams(&mut lab, &mut alice, m, "where are you");
     assert!(lab.take(bob.addr).is_empty(), "bob's sfb must not ring");
+    // Durable in teams: the sender gets its 200 only now.
+    lab.engine
+        .teams_message_answered(lab.now, id, TeamsAnswer::Accepted);
+    lab.advance(Duration::ZERO);
+    assert_eq!(lab.response(alice.addr).status(), Some(200));
+}
+
+#[test]
+fn a_teams_side_refusal_reaches_the_sfb_sender_with_its_warning_r3_1() {
+    let mut lab = Lab::new();
+    lab.directory.set_mode("bob@contoso.test", Mode::TeamsOnly);
+    let mut alice = Ua::new("alice", 6018);
+    let m = message(&mut alice, "bob@contoso.test", "hello");
+    let id = handed_to_teams(&mut lab, &mut alice, m, "hello");
+    let warning = "399 coexist \"ThreadDisabled (R4.2): no\"".to_owned();
+    lab.engine.teams_message_answered(
+        lab.now,
+        id,
+        TeamsAnswer::Refused {
+            status: 403,
+            reason: "Forbidden".into(),
+            warning: Some(warning.clone()),
+        },
+    );
+    lab.advance(Duration::ZERO);
+    let answer = lab.response(alice.addr);
+    assert_eq!(answer.status(), Some(403));
+    assert_eq!(answer.header("Warning"), Some(warning.as_str()));
+    // An answer for an id already answered changes nothing.
+    lab.engine
+        .teams_message_answered(lab.now, id, TeamsAnswer::Accepted);
+    lab.advance(Duration::ZERO);
+    assert!(lab.take(alice.addr).is_empty());
+}
+
+/// Sends `m` with its digest; the engine hands it to the teams side (one
+/// `TeamsMessage` event carrying `text`) and has not answered yet.
+fn handed_to_teams(lab: &mut Lab, ua: &mut Ua, m: SipMessage, text: &str) -> u64 {
+    lab.send(ua.addr, &m);
+    let challenge = lab.response(ua.addr);
+    let mut m = m;
+    ua.authorize(&mut m, &challenge, coexist_sip::auth::Algorithm::Sha256);
+    lab.send(ua.addr, &m);
+    assert!(
+        lab.take(ua.addr).is_empty(),
+        "no answer before the teams side's"
+    );
+    let handed: Vec<_> = lab
+        .engine
+        .take_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            EngineEvent::TeamsMessage {
+                id, from, to, body, ..
+            } => Some((id, from, to, body)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(handed.len(), 1, "{handed:?}");
+    let (id, from, to, body) = handed.into_iter().next().unwrap();
+    assert_eq!(from, ua.upn);
+    assert_eq!(to, "bob@contoso.test");
+    assert_eq!(&body[..], text.as_bytes());
+    id
 }
 
 #[test]
@@ -153,8 +216,7 @@ fn replies_follow_the_live_sfb_session_then_route_anew_after_it_expires_r4_3() {
     // 20 s of silence: the session is over; a new conversation lands on teams.
     lab.advance(Duration::from_secs(21));
     let m = message(&mut alice, "bob@contoso.test", "three");
-    let answer = alice.send_authorized(&mut lab, m);
-    assert_eq!(answer.status(), Some(480));
+    handed_to_teams(&mut lab, &mut alice, m, "three");
     assert!(lab.take(bob.addr).is_empty());
 }
 

@@ -215,7 +215,20 @@ impl Teams {
         published: Published,
         live: bool,
     ) -> Result<()> {
-        lock(&self.presence.sfb).insert(upn.to_owned(), (published, live));
+        {
+            let mut sfb = lock(&self.presence.sfb);
+            // A registration refresh reports the same state again: watchers
+            // hear of changes only.
+            if sfb.get(upn).is_some_and(|(old, was_live)| {
+                *was_live == live
+                    && old.availability == published.availability
+                    && old.activity == published.activity
+                    && old.note == published.note
+            }) {
+                return Ok(());
+            }
+            sfb.insert(upn.to_owned(), (published, live));
+        }
         self.presence_changed(upn, Client::Sfb).await
     }
 

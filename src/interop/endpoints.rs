@@ -1,0 +1,78 @@
+//! Who has a live sfb endpoint, and when their sfb client was last seen:
+//! fed by the SIP edge's registration reports, read by the teams side's
+//! safety net (`has_live_endpoint`, `last_seen`).
+
+use coexist_core::Timestamp;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// One user's sfb endpoints, as last reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    /// When the last binding expires (ms since the epoch); 0 when none.
+    pub registered_until_ms: u64,
+    /// When the sfb client was last seen (ms since the epoch).
+    pub last_seen_ms: u64,
+    /// Whether a live binding is an IP phone (R6.3).
+    pub has_phone: bool,
+}
+
+/// The map of [`Endpoint`]s, by UPN.
+#[derive(Debug, Default)]
+pub struct Endpoints {
+    by_upn: Mutex<HashMap<Box<str>, Endpoint>>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+impl Endpoints {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Endpoint>> {
+        self.by_upn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a report: live until `until` (none: no binding left).
+    pub fn report(&self, upn: &str, until: Option<Duration>, has_phone: bool) {
+        let endpoint = Endpoint {
+            registered_until_ms: until.map(|u| u.as_millis() as u64).unwrap_or(0),
+            last_seen_ms: now_ms(),
+            has_phone,
+        };
+        let mut map = self.lock();
+        match map.get_mut(upn) {
+            Some(existing) => *existing = endpoint,
+            None => {
+                map.insert(upn.into(), endpoint);
+            }
+        }
+    }
+
+    /// What was last reported of `upn`.
+    pub fn get(&self, upn: &str) -> Option<Endpoint> {
+        self.lock().get(upn).copied()
+    }
+
+    /// Whether `upn` has a binding that has not expired.
+    pub fn is_live(&self, upn: &str) -> bool {
+        self.get(upn)
+            .is_some_and(|e| e.registered_until_ms > now_ms())
+    }
+
+    /// When `upn`'s sfb client was last seen: now while it is live, else the
+    /// last report.
+    pub fn last_seen(&self, upn: &str) -> Option<Timestamp> {
+        let endpoint = self.get(upn)?;
+        let now = now_ms();
+        let seen = if endpoint.registered_until_ms > now {
+            now
+        } else {
+            endpoint.last_seen_ms
+        };
+        Some(Timestamp(i64::try_from(seen).unwrap_or(i64::MAX)))
+    }
+}

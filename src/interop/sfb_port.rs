@@ -1,0 +1,133 @@
+//! The teams side's sfb delivery port over the SIP edge.
+
+use super::Endpoints;
+use coexist_core::Teams;
+use coexist_core::Timestamp;
+use coexist_core::teams::model::DeliveryState;
+use coexist_core::teams::ports::{SfbCall, SfbDelivery, SfbMessage};
+use coexist_policy::Availability;
+use coexist_sip::{Delivery, SipHandle};
+use std::sync::{Arc, OnceLock, Weak};
+
+/// The delivery port `coexist serve` gives the teams side.
+#[derive(Debug)]
+pub struct SfbPort {
+    sip: SipHandle,
+    endpoints: Arc<Endpoints>,
+    /// Set once the teams side is open (it is built with this port).
+    teams: OnceLock<Weak<Teams>>,
+}
+
+impl SfbPort {
+    /// A port over `sip`, reading live endpoints from `endpoints`.
+    pub fn new(sip: SipHandle, endpoints: Arc<Endpoints>) -> SfbPort {
+        SfbPort {
+            sip,
+            endpoints,
+            teams: OnceLock::new(),
+        }
+    }
+
+    /// Closes the loop: delivery outcomes are recorded on `teams`.
+    pub fn attach(&self, teams: &Arc<Teams>) {
+        let _ = self.teams.set(Arc::downgrade(teams));
+    }
+
+    fn teams(&self) -> Option<Arc<Teams>> {
+        self.teams.get().and_then(Weak::upgrade)
+    }
+}
+
+/// The system sender of notices (API.md): `coexist@DOMAIN` of the user.
+pub fn system_sender(upn: &str) -> String {
+    let domain = upn.rsplit_once('@').map(|(_, d)| d).unwrap_or(upn);
+    format!("coexist@{domain}")
+}
+
+const PLAIN_TEXT: &str = "text/plain;charset=utf-8";
+
+impl SfbDelivery for SfbPort {
+    fn deliver(&self, message: SfbMessage) {
+        let sip = self.sip.clone();
+        let teams = self.teams();
+        tokio::spawn(async move {
+            let outcome = coexist_sip::SfbDelivery::deliver_message(
+                &sip,
+                &message.from,
+                &message.to,
+                PLAIN_TEXT,
+                bytes::Bytes::from(message.text.into_bytes()),
+            )
+            .await;
+            let state = match outcome {
+                Delivery::Delivered => DeliveryState::Delivered,
+                // Nobody to take it now: it stays pending (nothing is lost;
+                // the recipient's next registration does not replay it yet).
+                Delivery::NoContact => DeliveryState::Pending,
+                Delivery::UnknownUser | Delivery::Failed(_) => DeliveryState::Failed,
+            };
+            tracing::debug!(id = message.message_id, to = %message.to, ?outcome, "sfb delivery");
+            if state == DeliveryState::Pending {
+                return;
+            }
+            if let Some(teams) = teams {
+                if let Err(e) = teams
+                    .record_sfb_delivery(message.message_id, &message.to, state)
+                    .await
+                {
+                    tracing::warn!(id = message.message_id, "recording an sfb delivery: {e}");
+                }
+            }
+        });
+    }
+
+    fn notice(&self, to: &str, from: &str, chat_id: &str) {
+        let sip = self.sip.clone();
+        let sender = system_sender(to);
+        let text = format!(
+            "{from} sent you a message in Teams (chat {chat_id}); open Teams to read and reply."
+        );
+        let to = to.to_owned();
+        tokio::spawn(async move {
+            let outcome = coexist_sip::SfbDelivery::deliver_message(
+                &sip,
+                &sender,
+                &to,
+                PLAIN_TEXT,
+                bytes::Bytes::from(text.into_bytes()),
+            )
+            .await;
+            tracing::debug!(%to, ?outcome, "safety-net notice");
+        });
+    }
+
+    fn place_call(&self, call: SfbCall) {
+        // Calls across clients come with the B2BUA's teams leg; until then
+        // the call fails at once rather than ringing forever.
+        let Some(teams) = self.teams() else { return };
+        tokio::spawn(async move {
+            let _ = teams
+                .record_sfb_call(&call.call_id, coexist_core::teams::SfbCallProgress::Failed)
+                .await;
+        });
+    }
+
+    fn call_changed(&self, _call: &coexist_core::teams::Call) {}
+
+    fn teams_presence(&self, upn: &str, availability: Availability, note: Option<&str>) {
+        coexist_sip::SfbDelivery::set_teams_presence(
+            &self.sip,
+            upn,
+            availability,
+            note.map(str::to_owned),
+        );
+    }
+
+    fn has_live_endpoint(&self, upn: &str) -> bool {
+        self.endpoints.is_live(upn)
+    }
+
+    fn last_seen(&self, upn: &str) -> Option<Timestamp> {
+        self.endpoints.last_seen(upn)
+    }
+}

@@ -1,0 +1,113 @@
+//! The SIP edge's teams port over the teams side.
+
+use super::Endpoints;
+use coexist_core::teams::model::Published;
+use coexist_core::{Teams, TeamsError};
+use coexist_policy::interop_limits::ContentType;
+use coexist_policy::{Refusal, RefusalCode, RuleId};
+use coexist_sip::{SfbState, TeamsAnswer, TeamsSide};
+use std::sync::Arc;
+
+/// The teams port `coexist serve` gives the SIP edge.
+#[derive(Debug)]
+pub struct TeamsPort {
+    teams: Arc<Teams>,
+    endpoints: Arc<Endpoints>,
+}
+
+impl TeamsPort {
+    /// A port over `teams`, recording sfb endpoints in `endpoints`.
+    pub fn new(teams: Arc<Teams>, endpoints: Arc<Endpoints>) -> TeamsPort {
+        TeamsPort { teams, endpoints }
+    }
+}
+
+/// A MESSAGE body as the plain text R5.1 allows across clients; `Err` is
+/// the SIP refusal for what cannot be carried (R5.2: no files).
+fn plain_text(content_type: &str, body: &[u8]) -> Result<String, TeamsAnswer> {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let kind = match media.as_str() {
+        "text/plain" | "" => ContentType::Text,
+        "text/html" => ContentType::Html,
+        _ => {
+            let refusal = Refusal::new(RefusalCode::AttachmentNotAllowedOnInterop, RuleId::R5_2);
+            return Err(TeamsAnswer::Refused {
+                status: 415,
+                reason: format!("Unsupported Media Type ({media}: text only across clients)"),
+                warning: Some(coexist_sip::engine::warning(refusal)),
+            });
+        }
+    };
+    let text = std::str::from_utf8(body).map_err(|_| TeamsAnswer::Refused {
+        status: 400,
+        reason: "Bad Request (body is not UTF-8)".into(),
+        warning: None,
+    })?;
+    Ok(coexist_core::teams::to_plain_text(kind, text))
+}
+
+/// A teams-side error as the MESSAGE's final response.
+fn refusal(error: &TeamsError) -> TeamsAnswer {
+    let (status, reason, warning) = match error {
+        TeamsError::Refused { refusal, .. } => (
+            403,
+            "Forbidden",
+            Some(coexist_sip::engine::warning(*refusal)),
+        ),
+        TeamsError::NotFound { .. } => (404, "Not Found", None),
+        TeamsError::Invalid { .. } => (400, "Bad Request", None),
+        TeamsError::Forbidden(_) => (403, "Forbidden", None),
+        _ => (500, "Server Internal Error", None),
+    };
+    TeamsAnswer::Refused {
+        status,
+        reason: format!("{reason} ({error})").replace(['\r', '\n'], " "),
+        warning,
+    }
+}
+
+#[async_trait::async_trait]
+impl TeamsSide for TeamsPort {
+    async fn message_from_sfb(
+        &self,
+        from: &str,
+        to: &str,
+        content_type: &str,
+        body: bytes::Bytes,
+    ) -> TeamsAnswer {
+        let text = match plain_text(content_type, &body) {
+            Ok(text) => text,
+            Err(answer) => return answer,
+        };
+        match self.teams.receive_sfb_message(from, to, &text).await {
+            Ok(_) => TeamsAnswer::Accepted,
+            Err(error) => refusal(&error),
+        }
+    }
+
+    fn sfb_presence(&self, state: SfbState) {
+        self.endpoints
+            .report(&state.upn, state.registered_until, state.has_phone);
+        let teams = self.teams.clone();
+        let at = coexist_core::Clock::now(&coexist_core::SystemClock);
+        tokio::spawn(async move {
+            let published = Published {
+                availability: state.availability,
+                activity: None,
+                note: state.note,
+                at,
+            };
+            if let Err(e) = teams
+                .publish_sfb_presence(&state.upn, published, state.live)
+                .await
+            {
+                tracing::warn!(upn = %state.upn, "sfb presence to teams: {e}");
+            }
+        });
+    }
+}
