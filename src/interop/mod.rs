@@ -16,10 +16,12 @@
 //! [`SfbPort`], then [`SfbPort::attach`] and
 //! `SipHandle::attach_teams` close the loop.
 
+mod calls;
 mod endpoints;
 mod sfb_port;
 mod teams_port;
 
+pub use calls::CallBridge;
 pub use endpoints::{Endpoint, Endpoints};
 pub use sfb_port::SfbPort;
 pub use teams_port::TeamsPort;

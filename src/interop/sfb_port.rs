@@ -1,6 +1,7 @@
 //! The teams side's sfb delivery port over the SIP edge.
 
 use super::Endpoints;
+use super::calls::CallBridge;
 use coexist_core::Teams;
 use coexist_core::Timestamp;
 use coexist_core::teams::model::DeliveryState;
@@ -14,6 +15,7 @@ use std::sync::{Arc, OnceLock, Weak};
 pub struct SfbPort {
     sip: SipHandle,
     endpoints: Arc<Endpoints>,
+    calls: CallBridge,
     /// Set once the teams side is open (it is built with this port).
     teams: OnceLock<Weak<Teams>>,
 }
@@ -22,6 +24,7 @@ impl SfbPort {
     /// A port over `sip`, reading live endpoints from `endpoints`.
     pub fn new(sip: SipHandle, endpoints: Arc<Endpoints>) -> SfbPort {
         SfbPort {
+            calls: CallBridge::new(sip.clone()),
             sip,
             endpoints,
             teams: OnceLock::new(),
@@ -31,6 +34,7 @@ impl SfbPort {
     /// Closes the loop: delivery outcomes are recorded on `teams`.
     pub fn attach(&self, teams: &Arc<Teams>) {
         let _ = self.teams.set(Arc::downgrade(teams));
+        self.calls.attach(teams);
     }
 
     fn teams(&self) -> Option<Arc<Teams>> {
@@ -102,17 +106,12 @@ impl SfbDelivery for SfbPort {
     }
 
     fn place_call(&self, call: SfbCall) {
-        // Calls across clients come with the B2BUA's teams leg; until then
-        // the call fails at once rather than ringing forever.
-        let Some(teams) = self.teams() else { return };
-        tokio::spawn(async move {
-            let _ = teams
-                .record_sfb_call(&call.call_id, coexist_core::teams::SfbCallProgress::Failed)
-                .await;
-        });
+        self.calls.place_call(call);
     }
 
-    fn call_changed(&self, _call: &coexist_core::teams::Call) {}
+    fn call_changed(&self, call: &coexist_core::teams::Call) {
+        self.calls.call_changed(call);
+    }
 
     fn teams_presence(&self, upn: &str, availability: Availability, note: Option<&str>) {
         coexist_sip::SfbDelivery::set_teams_presence(
