@@ -193,7 +193,9 @@ impl NameAddr {
             Some(i) => (value[..i].trim_end(), &value[i..]),
             None => (value, ""),
         };
-        if uri.is_empty() || uri.contains(char::is_whitespace) {
+        // A URI with headers (`?`) must be in angle brackets (RFC 3261
+        // §20.10; RFC 4475 §3.1.2.13 regbadct).
+        if uri.is_empty() || uri.contains(char::is_whitespace) || uri.contains('?') {
             return None;
         }
         Some(NameAddr {
@@ -264,11 +266,14 @@ impl SipUri {
         if scheme != "sip" && scheme != "sips" {
             return None;
         }
-        let rest = rest.split('?').next().unwrap_or(rest);
+        // The userinfo may hold `?`, `;` and `/` (RFC 3261 §25.1
+        // user-unreserved; RFC 4475 §3.1.1.2 intmeth), but `@` appears only
+        // as its end: split there first, then cut the headers off the rest.
         let (user, hostpart) = match rest.rfind('@') {
             Some(i) => (Some(percent_decode(&rest[..i])), &rest[i + 1..]),
             None => (None, rest),
         };
+        let hostpart = hostpart.split('?').next().unwrap_or(hostpart);
         let user = user.map(|u| u.split(':').next().unwrap_or("").to_owned());
         let (hostport, params) = match hostpart.find(';') {
             Some(i) => (&hostpart[..i], &hostpart[i..]),
@@ -298,6 +303,14 @@ impl SipUri {
     pub fn transport(&self) -> Option<String> {
         self.params.get("transport").map(str::to_ascii_uppercase)
     }
+}
+
+/// Whether a `sip:`/`sips:` URI carries headers (`?name=value` after the
+/// host). A `?` inside the userinfo is not one (RFC 4475 §3.1.1.2 intmeth).
+pub fn sip_uri_has_headers(text: &str) -> bool {
+    let rest = text.split_once(':').map_or(text, |(_, rest)| rest);
+    let hostpart = rest.rfind('@').map_or(rest, |i| &rest[i + 1..]);
+    hostpart.contains('?')
 }
 
 /// The scheme of a URI (`sip`, `tel`, `http`…), lower-cased.
@@ -420,6 +433,36 @@ mod tests {
         assert_eq!(u.address_of_record().as_deref(), Some("alice@contoso.test"));
         assert!(SipUri::parse("tel:+1234").is_none());
         assert_eq!(uri_scheme("kaplooi:x").as_deref(), Some("kaplooi"));
+    }
+
+    #[test]
+    fn sip_uri_with_question_mark_and_semicolons_in_the_user_rfc4475_3_1_1_2() {
+        let text = "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com";
+        let u = SipUri::parse(text).unwrap();
+        assert_eq!(u.host, "example.com");
+        assert_eq!(
+            u.user.as_deref(),
+            Some("1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*")
+        );
+        assert!(u.params.0.is_empty());
+        assert!(!sip_uri_has_headers(text));
+        assert!(sip_uri_has_headers(
+            "sip:user@example.com?Route=%3Csip:sip.example.com%3E"
+        ));
+        let h = SipUri::parse("sip:user@example.com;lr?Route=x").unwrap();
+        assert_eq!(h.host, "example.com");
+        assert_eq!(
+            h.params.get("lr"),
+            Some(""),
+            "the headers are not a parameter"
+        );
+    }
+
+    #[test]
+    fn addr_spec_with_headers_must_be_bracketed_rfc4475_3_1_2_13() {
+        assert!(NameAddr::parse("sip:user@example.com?Route=%3Csip:sip.example.com%3E").is_none());
+        let bracketed = NameAddr::parse("<sip:user@example.com?Route=%3Csip:sip.example.com%3E>");
+        assert!(bracketed.is_some());
     }
 
     #[test]

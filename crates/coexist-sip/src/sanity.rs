@@ -2,7 +2,7 @@
 //! §8.2, §16.3; Kamailio's `sanity` module), each mapped to its precise
 //! status.
 
-use crate::headers::{NameAddr, Via, uri_scheme};
+use crate::headers::{NameAddr, Via, sip_uri_has_headers, uri_scheme};
 use crate::message::{Method, SipMessage};
 
 /// Why a request is answered without being acted on.
@@ -75,6 +75,20 @@ pub fn check_request(
             return Err(Rejection::new(400, "Malformed Via"));
         }
     }
+    // Each Contact a name-addr, an addr-spec without headers, or `*`
+    // (RFC 3261 §20.10; RFC 4475 §3.1.2.13 regbadct).
+    for value in request.header_values("Contact") {
+        if NameAddr::parse(value).is_none() {
+            return Err(Rejection::new(400, "Malformed Contact"));
+        }
+    }
+    // Date is an RFC 1123 date in GMT (RFC 3261 §20.17; RFC 4475 §3.1.2.12
+    // baddate). We never use it, but a proxy must not pass a bad one on.
+    if let Some(value) = request.header("Date")
+        && !is_sip_date(value)
+    {
+        return Err(Rejection::new(400, "Malformed Date"));
+    }
 
     // RFC 3261 §8.1.1.5: CSeq is a 32-bit number below 2^31 and names the
     // request's method (RFC 4475 §3.1.2.4 scalar02, §3.1.2.18 mismatch01/02).
@@ -111,7 +125,7 @@ pub fn check_request(
     let uri = request.uri().unwrap_or("");
     match uri_scheme(uri).as_deref() {
         // Headers have no place in a Request-URI (RFC 3261 §19.1.5; RFC 4475 §3.1.2.11).
-        Some("sip" | "sips") if uri.contains('?') => {
+        Some("sip" | "sips") if sip_uri_has_headers(uri) => {
             return Err(Rejection::new(400, "Malformed Request-URI"));
         }
         Some("sip" | "sips") => {}
@@ -160,6 +174,34 @@ pub fn check_request(
     Ok(())
 }
 
+/// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 3261 §25.1 SIP-date, RFC 2616
+/// rfc1123-date): the shape, the names and the ranges; not the calendar.
+fn is_sip_date(value: &str) -> bool {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    fn number(text: &str, digits: usize, max: u32) -> bool {
+        text.len() == digits
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && text.parse::<u32>().is_ok_and(|n| n <= max)
+    }
+    let Some((day, rest)) = value.trim().split_once(", ") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [date, month, year, time, zone] = parts.as_slice() else {
+        return false;
+    };
+    let clock: Vec<&str> = time.split(':').collect();
+    DAYS.contains(&day)
+        && number(date, 2, 31)
+        && MONTHS.contains(month)
+        && number(year, 4, 9999)
+        && matches!(clock.as_slice(), [h, m, s] if number(h, 2, 23) && number(m, 2, 59) && number(s, 2, 60))
+        && *zone == "GMT"
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -177,6 +219,36 @@ mod tests {
         check_request(m, "127.0.0.1:5060", "z9hG4bKcx")
             .err()
             .map(|r| r.code)
+    }
+
+    #[test]
+    fn date_must_be_gmt_rfc4475_3_1_2_12() {
+        assert!(is_sip_date("Sat, 13 Nov 2010 23:29:00 GMT"));
+        assert!(!is_sip_date("Fri, 01 Jan 2010 16:00:00 EST"));
+        assert!(!is_sip_date("01 Jan 2010 16:00:00 GMT"));
+        assert!(!is_sip_date("Fri, 1 Jan 2010 16:00:00 GMT"));
+        assert_eq!(
+            code(&req("Date: Fri, 01 Jan 2010 16:00:00 EST\r\n", "1 MESSAGE")),
+            Some(400)
+        );
+        assert_eq!(
+            code(&req("Date: Sat, 13 Nov 2010 23:29:00 GMT\r\n", "1 MESSAGE")),
+            None
+        );
+    }
+
+    #[test]
+    fn contact_with_unbracketed_headers_is_400_rfc4475_3_1_2_13() {
+        let bad = "Contact: sip:user@example.com?Route=%3Csip:sip.example.com%3E\r\n";
+        assert_eq!(code(&req(bad, "1 MESSAGE")), Some(400));
+        let good = "Contact: <sip:user@example.com?Route=%3Csip:sip.example.com%3E>\r\n";
+        assert_eq!(code(&req(good, "1 MESSAGE")), None);
+    }
+
+    #[test]
+    fn a_question_mark_in_the_request_uri_user_is_not_a_header_rfc4475_3_1_1_2() {
+        let text = "MESSAGE sip:a?b;c@b.test SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa\r\nFrom: <sip:a@b.test>;tag=1\r\nTo: <sip:bob@b.test>\r\nCall-ID: c1\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(code(&parse_datagram(text.as_bytes()).unwrap()), None);
     }
 
     #[test]
