@@ -23,6 +23,9 @@ listen = "127.0.0.1:8080"
 # The sfb side: SIP over UDP, and TCP on the same address.      COEXIST_SIP
 # Port 0 picks a free port.
 listen = "127.0.0.1:5060"
+# R4.3: an sfb conversation (the SIP session) ends after this long without
+# traffic; a later reply is a new conversation.  COEXIST_SIP_SESSION_IDLE_SECS
+session_idle_secs = 600
 
 [admin]
 # The admin bearer token (at least 16 characters).        COEXIST_ADMIN_TOKEN
@@ -80,7 +83,7 @@ struct FileConfig {
     #[serde(default)]
     http: ListenSection,
     #[serde(default)]
-    sip: ListenSection,
+    sip: SipSection,
     #[serde(default)]
     admin: AdminSection,
     #[serde(default)]
@@ -103,6 +106,13 @@ struct TeamsSection {
 #[serde(deny_unknown_fields)]
 struct ListenSection {
     listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SipSection {
+    listen: Option<String>,
+    session_idle_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,7 +153,12 @@ pub struct Config {
     pub log_level: tracing::Level,
     /// The teams side.
     pub teams: coexist_core::TeamsConfig,
+    /// R4.3: how long an sfb session lives without traffic.
+    pub sip_session_idle: std::time::Duration,
 }
+
+/// The default of `sip.session_idle_secs` (R4.3: ten minutes).
+const SESSION_IDLE_SECS: u64 = 600;
 
 /// A configuration error, naming the key (and where it came from).
 #[derive(Debug, thiserror::Error)]
@@ -275,7 +290,16 @@ impl Config {
             )
         })?;
         let teams = teams_config(&parsed.teams, env)?;
+        let sip_session_idle = std::time::Duration::from_secs(bounded(
+            env,
+            "sip.session_idle_secs",
+            "COEXIST_SIP_SESSION_IDLE_SECS",
+            parsed.sip.session_idle_secs,
+            SESSION_IDLE_SECS,
+            1..=86_400,
+        )?);
         Ok(Config {
+            sip_session_idle,
             data_dir,
             http,
             sip,
@@ -283,6 +307,40 @@ impl Config {
             log_level,
             teams,
         })
+    }
+}
+
+/// A whole number from its variable, else the file, else the default,
+/// within `range`; errors name the key (and the variable).
+fn bounded(
+    env: &dyn Fn(&str) -> Option<String>,
+    key: &str,
+    var: &str,
+    given: Option<u64>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let (value, from_env) = match env(var) {
+        Some(text) => (
+            text.trim()
+                .parse::<u64>()
+                .map_err(|_| error(key, format!("'{text}' is not a whole number (from {var})")))?,
+            true,
+        ),
+        None => (given.unwrap_or(default), false),
+    };
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(error(
+            key,
+            format!(
+                "{value} is outside {}..={}{}",
+                range.start(),
+                range.end(),
+                source(from_env, var)
+            ),
+        ))
     }
 }
 
@@ -299,28 +357,7 @@ fn teams_config(
                   given: Option<u64>,
                   default: u64,
                   range: std::ops::RangeInclusive<u64>| {
-        let (value, from_env) = match env(var) {
-            Some(text) => (
-                text.trim().parse::<u64>().map_err(|_| {
-                    error(key, format!("'{text}' is not a whole number (from {var})"))
-                })?,
-                true,
-            ),
-            None => (given.unwrap_or(default), false),
-        };
-        if range.contains(&value) {
-            Ok(value)
-        } else {
-            Err(error(
-                key,
-                format!(
-                    "{value} is outside {}..={}{}",
-                    range.start(),
-                    range.end(),
-                    source(from_env, var)
-                ),
-            ))
-        }
+        bounded(env, key, var, given, default, range)
     };
     Ok(coexist_core::TeamsConfig {
         token_ttl: Duration::from_secs(number(
@@ -432,5 +469,45 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.key, "teams.login_failures");
         assert!(err.to_string().contains("COEXIST_TEAMS_LOGIN_FAILURES"));
+    }
+
+    #[test]
+    fn r4_3_the_sfb_session_idle_time_is_configurable() {
+        let config = load(EXAMPLE, &[], Overrides::default()).unwrap();
+        assert_eq!(config.sip_session_idle.as_secs(), 600);
+        let config = load(
+            "[sip]
+session_idle_secs = 5
+",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.sip_session_idle.as_secs(), 5);
+        let config = load(
+            "[sip]
+session_idle_secs = 5
+",
+            &[("COEXIST_SIP_SESSION_IDLE_SECS", "2")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.sip_session_idle.as_secs(), 2);
+        let err = load(
+            "[sip]
+session_idle_secs = 0
+",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "sip.session_idle_secs");
+        let err = load(
+            "",
+            &[("COEXIST_SIP_SESSION_IDLE_SECS", "soon")],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("COEXIST_SIP_SESSION_IDLE_SECS"));
     }
 }

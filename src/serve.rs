@@ -182,7 +182,10 @@ pub async fn run(
         Box::new(coexist_sip::registrar::FileStore::new(
             config.data_dir.join("registrations.jsonl"),
         )),
-        coexist_sip::SipConfig::new(sip),
+        coexist_sip::SipConfig {
+            session_idle: config.sip_session_idle,
+            ..coexist_sip::SipConfig::new(sip)
+        },
         async move {
             let _ = sip_stopped.await;
         },

@@ -37,19 +37,30 @@ impl Endpoints {
     }
 
     /// Records a report: live until `until` (none: no binding left).
-    pub fn report(&self, upn: &str, until: Option<Duration>, has_phone: bool) {
+    /// True when this makes `upn` live and they were not (a first
+    /// registration, or the first since the last one lapsed): what was
+    /// pending for them is due.
+    pub fn report(&self, upn: &str, until: Option<Duration>, has_phone: bool) -> bool {
+        let now = now_ms();
         let endpoint = Endpoint {
             registered_until_ms: until.map(|u| u.as_millis() as u64).unwrap_or(0),
-            last_seen_ms: now_ms(),
+            last_seen_ms: now,
             has_phone,
         };
+        let live = endpoint.registered_until_ms > now;
         let mut map = self.lock();
-        match map.get_mut(upn) {
-            Some(existing) => *existing = endpoint,
+        let was_live = match map.get_mut(upn) {
+            Some(existing) => {
+                let was = existing.registered_until_ms > now;
+                *existing = endpoint;
+                was
+            }
             None => {
                 map.insert(upn.into(), endpoint);
+                false
             }
-        }
+        };
+        live && !was_live
     }
 
     /// What was last reported of `upn`.
@@ -74,5 +85,31 @@ impl Endpoints {
             endpoint.last_seen_ms
         };
         Some(Timestamp(i64::try_from(seen).unwrap_or(i64::MAX)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_a_minute() -> Option<Duration> {
+        Some(Duration::from_millis(now_ms() + 60_000))
+    }
+
+    #[test]
+    fn a_report_says_when_someone_becomes_live() {
+        let endpoints = Endpoints::default();
+        assert!(!endpoints.is_live("a@x.test"));
+        assert!(endpoints.report("a@x.test", in_a_minute(), false));
+        // A refresh is not news; losing the last binding is not either.
+        assert!(!endpoints.report("a@x.test", in_a_minute(), false));
+        assert!(endpoints.is_live("a@x.test"));
+        assert!(!endpoints.report("a@x.test", None, false));
+        assert!(!endpoints.is_live("a@x.test"));
+        assert!(endpoints.last_seen("a@x.test").is_some());
+        // Registering again is.
+        assert!(endpoints.report("a@x.test", in_a_minute(), true));
+        assert!(endpoints.get("a@x.test").is_some_and(|e| e.has_phone));
+        assert_eq!(endpoints.last_seen("b@x.test"), None);
     }
 }

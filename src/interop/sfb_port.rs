@@ -8,7 +8,8 @@ use coexist_core::teams::model::DeliveryState;
 use coexist_core::teams::ports::{SfbCall, SfbDelivery, SfbMessage};
 use coexist_policy::Availability;
 use coexist_sip::{Delivery, SipHandle};
-use std::sync::{Arc, OnceLock, Weak};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// The delivery port `coexist serve` gives the teams side.
 #[derive(Debug)]
@@ -18,7 +19,11 @@ pub struct SfbPort {
     calls: CallBridge,
     /// Set once the teams side is open (it is built with this port).
     teams: OnceLock<Weak<Teams>>,
+    /// Deliveries being sent: (message id, recipient).
+    in_flight: InFlight,
 }
+
+type InFlight = Arc<Mutex<HashSet<(i64, String)>>>;
 
 impl SfbPort {
     /// A port over `sip`, reading live endpoints from `endpoints`.
@@ -28,6 +33,7 @@ impl SfbPort {
             sip,
             endpoints,
             teams: OnceLock::new(),
+            in_flight: InFlight::default(),
         }
     }
 
@@ -50,37 +56,77 @@ pub fn system_sender(upn: &str) -> String {
 
 const PLAIN_TEXT: &str = "text/plain;charset=utf-8";
 
+/// Sends one message to the recipient's sfb contacts and records the
+/// outcome on the teams side (what the sender sees).
+async fn send_one(sip: SipHandle, teams: Option<Arc<Teams>>, message: SfbMessage) {
+    let outcome = coexist_sip::SfbDelivery::deliver_message(
+        &sip,
+        &message.from,
+        &message.to,
+        PLAIN_TEXT,
+        bytes::Bytes::from(message.text.into_bytes()),
+    )
+    .await;
+    let state = match outcome {
+        Delivery::Delivered => DeliveryState::Delivered,
+        // Nobody to take it now: it stays pending (nothing is lost: the
+        // recipient's next registration hands it over again,
+        // `Teams::retry_sfb_deliveries`).
+        Delivery::NoContact => DeliveryState::Pending,
+        Delivery::UnknownUser | Delivery::Failed(_) => DeliveryState::Failed,
+    };
+    tracing::debug!(id = message.message_id, to = %message.to, ?outcome, "sfb delivery");
+    if state == DeliveryState::Pending {
+        return;
+    }
+    if let Some(teams) = teams {
+        if let Err(e) = teams
+            .record_sfb_delivery(message.message_id, &message.to, state)
+            .await
+        {
+            tracing::warn!(id = message.message_id, "recording an sfb delivery: {e}");
+        }
+    }
+}
+
+impl SfbPort {
+    /// Marks `message` in flight; false when it already is (a retry racing
+    /// the first attempt must not send it twice).
+    fn start(&self, message: &SfbMessage) -> bool {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((message.message_id, message.to.clone()))
+    }
+
+    fn finished(in_flight: &InFlight, message_id: i64, to: &str) {
+        in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(message_id, to.to_owned()));
+    }
+}
+
 impl SfbDelivery for SfbPort {
     fn deliver(&self, message: SfbMessage) {
+        self.deliver_in_order(vec![message]);
+    }
+
+    /// One task sends them one after the other: each waits for the previous
+    /// one's outcome, so the recipient's client shows them in order.
+    fn deliver_in_order(&self, messages: Vec<SfbMessage>) {
+        let messages: Vec<SfbMessage> = messages.into_iter().filter(|m| self.start(m)).collect();
+        if messages.is_empty() {
+            return;
+        }
         let sip = self.sip.clone();
         let teams = self.teams();
+        let in_flight = self.in_flight.clone();
         tokio::spawn(async move {
-            let outcome = coexist_sip::SfbDelivery::deliver_message(
-                &sip,
-                &message.from,
-                &message.to,
-                PLAIN_TEXT,
-                bytes::Bytes::from(message.text.into_bytes()),
-            )
-            .await;
-            let state = match outcome {
-                Delivery::Delivered => DeliveryState::Delivered,
-                // Nobody to take it now: it stays pending (nothing is lost;
-                // the recipient's next registration does not replay it yet).
-                Delivery::NoContact => DeliveryState::Pending,
-                Delivery::UnknownUser | Delivery::Failed(_) => DeliveryState::Failed,
-            };
-            tracing::debug!(id = message.message_id, to = %message.to, ?outcome, "sfb delivery");
-            if state == DeliveryState::Pending {
-                return;
-            }
-            if let Some(teams) = teams {
-                if let Err(e) = teams
-                    .record_sfb_delivery(message.message_id, &message.to, state)
-                    .await
-                {
-                    tracing::warn!(id = message.message_id, "recording an sfb delivery: {e}");
-                }
+            for message in messages {
+                let (id, to) = (message.message_id, message.to.clone());
+                send_one(sip.clone(), teams.clone(), message).await;
+                SfbPort::finished(&in_flight, id, &to);
             }
         });
     }

@@ -48,6 +48,9 @@ fn plain_text(content_type: &str, body: &[u8]) -> Result<String, TeamsAnswer> {
         reason: "Bad Request (body is not UTF-8)".into(),
         warning: None,
     })?;
+    // A pager-mode body often ends with a line break (sipp's does; some
+    // clients add one): not part of what the person wrote.
+    let text = text.trim_end_matches(['\r', '\n']);
     Ok(coexist_core::teams::to_plain_text(kind, text))
 }
 
@@ -91,8 +94,22 @@ impl TeamsSide for TeamsPort {
     }
 
     fn sfb_presence(&self, state: SfbState) {
-        self.endpoints
+        let back = self
+            .endpoints
             .report(&state.upn, state.registered_until, state.has_phone);
+        if back {
+            // Nothing lost: what waited for this user's sfb client (while
+            // they were away, or before a restart) goes out now, in order.
+            let teams = self.teams.clone();
+            let upn = state.upn.clone();
+            tokio::spawn(async move {
+                match teams.retry_sfb_deliveries(&upn).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::debug!(%upn, count, "pending sfb deliveries retried"),
+                    Err(e) => tracing::warn!(%upn, "retrying pending sfb deliveries: {e}"),
+                }
+            });
+        }
         let teams = self.teams.clone();
         let at = coexist_core::Clock::now(&coexist_core::SystemClock);
         tokio::spawn(async move {

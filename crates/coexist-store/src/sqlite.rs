@@ -39,6 +39,11 @@ fn migrator() -> Migrator {
             "conversations",
             include_str!("../migrations/0003_conversations.sql"),
         ),
+        (
+            4,
+            "sfb_pending",
+            include_str!("../migrations/0004_sfb_pending.sql"),
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(

@@ -166,6 +166,31 @@ where
     assert_eq!(store.events("b@x.test", 0, 2).await.unwrap().len(), 2);
     assert!(store.events("b@x.test", 6, 10).await.unwrap().is_empty());
 
+    // Nothing lost (issue 6): what still waits for an sfb recipient, oldest
+    // first; a delivered or failed delivery leaves the list, after a reopen too.
+    let ids = |messages: Vec<Message>| messages.iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.pending_sfb("b@x.test", 10).await.unwrap()),
+        vec![2, 3, 4, 5]
+    );
+    assert_eq!(
+        ids(store.pending_sfb("b@x.test", 2).await.unwrap()),
+        vec![2, 3]
+    );
+    assert!(store.pending_sfb("a@x.test", 10).await.unwrap().is_empty());
+    let mut failed = messages[2].clone();
+    failed.deliveries[0].state = DeliveryState::Failed;
+    store
+        .commit_conversations(&[Row::Message(&failed)])
+        .await
+        .unwrap();
+    drop(store);
+    let store = open().await;
+    assert_eq!(
+        ids(store.pending_sfb("b@x.test", 10).await.unwrap()),
+        vec![2, 4, 5]
+    );
+
     // Nothing half-written: a failing commit (duplicate event id) leaves no trace.
     let again = event(6, "a@x.test");
     let extra = message(9, "19:two");
@@ -240,5 +265,12 @@ impl ConversationStore for Shared {
         limit: u32,
     ) -> Result<Vec<StoredEvent>, coexist_core::StoreError> {
         self.0.events(upn, after, limit).await
+    }
+    async fn pending_sfb(
+        &self,
+        upn: &str,
+        limit: u32,
+    ) -> Result<Vec<Message>, coexist_core::StoreError> {
+        self.0.pending_sfb(upn, limit).await
     }
 }

@@ -175,6 +175,31 @@ impl Teams {
         Ok(message)
     }
 
+    /// Nothing lost (issue 6): hands every message still pending for
+    /// `upn`'s sfb client to the delivery port again, oldest first, in one
+    /// batch so they arrive in order. The SIP edge calls this when `upn`
+    /// registers again (and for the registrations it restores at start, so
+    /// what was pending before a restart goes out too). The count handed.
+    pub async fn retry_sfb_deliveries(&self, upn: &str) -> Result<usize> {
+        const MAX_RETRIED: u32 = 1000;
+        let pending = self.store.pending_sfb(upn, MAX_RETRIED).await?;
+        let messages: Vec<SfbMessage> = pending
+            .into_iter()
+            .map(|m| SfbMessage {
+                message_id: m.id,
+                chat_id: m.chat_id,
+                from: m.from,
+                to: upn.to_owned(),
+                text: m.body.content,
+            })
+            .collect();
+        let count = messages.len();
+        if count > 0 {
+            self.sfb.deliver_in_order(messages);
+        }
+        Ok(count)
+    }
+
     /// The sfb side's entry point for an IM from `from`'s sfb client to
     /// `to` (a new conversation, R3; or a reply in its session, R4.3) whose
     /// verdict lands on teams: kept in the 1:1 thread of these two with that
@@ -197,13 +222,16 @@ impl Teams {
                 Outcome::Lands {
                     client: Client::Teams,
                     method,
-                } => (origin.user.upn.clone(), target.user.upn.clone(), method),
-                Outcome::Lands { .. } => {
-                    return Err(TeamsError::invalid(
-                        "to",
-                        "this lands on the recipient's sfb client: the SIP edge delivers it",
-                    ));
-                }
+                } => (
+                    origin.user.upn.clone(),
+                    target.user.upn.clone(),
+                    Some(method),
+                ),
+                // R4.3: a new conversation would land on sfb, so the SIP
+                // edge sent it here because the sfb session of a teams
+                // user's message is still alive: a reply, which belongs in
+                // that message's thread (below).
+                Outcome::Lands { .. } => (origin.user.upn.clone(), target.user.upn.clone(), None),
                 Outcome::Refused(refusal) => {
                     return Err(TeamsError::refused(&verdict, refusal, Some(to)));
                 }
@@ -218,7 +246,7 @@ impl Teams {
                     .filter(|t| {
                         t.kind == ThreadKind::OneOnOne
                             && t.state == ThreadState::Active
-                            && t.method == method
+                            && method.is_none_or(|method| t.method == method)
                             && t.member(&sender).is_some_and(|m| m.client == Client::Sfb)
                             && t.member(&recipient)
                                 .is_some_and(|m| m.client == Client::Teams)
@@ -228,7 +256,14 @@ impl Teams {
             };
             match existing.filter(|t| self.continuation(t, &sender).is_none()) {
                 Some(thread) => thread,
+                None if method.is_none() => {
+                    return Err(TeamsError::invalid(
+                        "to",
+                        "this lands on the recipient's sfb client: the SIP edge delivers it",
+                    ));
+                }
                 None => {
+                    let method = method.unwrap_or(coexist_policy::Method::Interop);
                     let thread = Thread {
                         id: new_id("19:"),
                         kind: ThreadKind::OneOnOne,

@@ -80,6 +80,20 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug + 'static {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Messages whose delivery to `upn`'s sfb client is still pending,
+    /// oldest first, at most `limit` (nothing lost: handed to the sfb side
+    /// again when `upn` next registers).
+    async fn pending_sfb(&self, upn: &str, limit: u32) -> Result<Vec<Message>, StoreError>;
+}
+
+/// Whether `message` still waits for `upn`'s sfb client.
+pub fn pending_for_sfb(message: &Message, upn: &str) -> bool {
+    message.deliveries.iter().any(|d| {
+        d.upn == upn
+            && d.client == coexist_policy::Client::Sfb
+            && d.state == super::model::DeliveryState::Pending
+    })
 }
 
 #[derive(Debug, Default)]
@@ -196,6 +210,17 @@ impl ConversationStore for MemoryConversations {
             .cloned()
             .collect())
     }
+
+    async fn pending_sfb(&self, upn: &str, limit: u32) -> Result<Vec<Message>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .messages
+            .values()
+            .filter(|m| pending_for_sfb(m, upn))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
 }
 
 /// A message for a recipient whose client in the thread is sfb.
@@ -232,6 +257,13 @@ pub trait SfbDelivery: Send + Sync + std::fmt::Debug + 'static {
     /// Deliver a message to the recipient's sfb client (asynchronously;
     /// report the outcome with `Teams::record_sfb_delivery`).
     fn deliver(&self, message: SfbMessage);
+    /// Deliver these messages one after the other, in this order (the
+    /// retry of what was pending, `Teams::retry_sfb_deliveries`).
+    fn deliver_in_order(&self, messages: Vec<SfbMessage>) {
+        for message in messages {
+            self.deliver(message);
+        }
+    }
     /// The missed-message safety net: a short notice to `to`'s sfb client
     /// that a message from `from` waits in teams (no body).
     fn notice(&self, to: &str, from: &str, chat_id: &str);

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use coexist_core::StoreError;
 use coexist_core::Timestamp;
 use coexist_core::teams::model::{Body, Message, Session, StoredEvent, Thread};
-use coexist_core::teams::ports::{ConversationSnapshot, ConversationStore, Row};
+use coexist_core::teams::ports::{ConversationSnapshot, ConversationStore, Row, pending_for_sfb};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
@@ -207,6 +207,34 @@ impl ConversationStore for SqliteStore {
             query.push(" ON CONFLICT (id) DO UPDATE SET deliveries = excluded.deliveries");
             query.build().execute(&mut *tx).await.map_err(err)?;
         }
+        // `sfb_pending` follows the sfb deliveries (native messages, with
+        // teams deliveries only, cost nothing here).
+        for (message, _) in &messages {
+            let sfb: Vec<&str> = message
+                .deliveries
+                .iter()
+                .filter(|d| d.client == coexist_policy::Client::Sfb)
+                .map(|d| d.upn.as_str())
+                .collect();
+            if sfb.is_empty() {
+                continue;
+            }
+            sqlx::query("DELETE FROM sfb_pending WHERE message_id = ?")
+                .bind(message.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            for upn in sfb {
+                if pending_for_sfb(message, upn) {
+                    sqlx::query("INSERT INTO sfb_pending (upn, message_id) VALUES (?, ?)")
+                        .bind(upn)
+                        .bind(message.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+            }
+        }
         for chunk in fixed_chunks(&events) {
             let mut query: QueryBuilder<Sqlite> =
                 QueryBuilder::new("INSERT INTO events (id, upn, at, payload) ");
@@ -310,6 +338,21 @@ impl ConversationStore for SqliteStore {
                 payload: row.try_get("payload").map_err(err)?,
             })
         })
+        .collect()
+    }
+
+    async fn pending_sfb(&self, upn: &str, limit: u32) -> Result<Vec<Message>, StoreError> {
+        sqlx::query(
+            "SELECT m.* FROM sfb_pending p JOIN messages m ON m.id = p.message_id
+             WHERE p.upn = ? ORDER BY m.id LIMIT ?",
+        )
+        .bind(upn)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(message_from)
         .collect()
     }
 }
