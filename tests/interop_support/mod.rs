@@ -451,3 +451,14 @@ pub fn wait_delivery(
     })
     .ok_or_else(|| format!("delivery of message {id} to {upn} stayed '{last}', not '{state}'"))
 }
+
+/// Fails naming every failing cell of a table (none: passes).
+#[track_caller]
+pub fn all_cells_pass(failures: &[String], cells: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
