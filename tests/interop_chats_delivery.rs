@@ -139,7 +139,8 @@ fn r4_3_a_late_sfb_reply_after_the_session_expires_is_a_new_conversation() {
 }
 
 #[test]
-fn r1_4_a_with_notify_policy_sends_the_upgrade_notice_to_the_sfb_client_on_registration() {
+fn r1_4_a_with_notify_policy_sends_the_upgrade_notice_to_the_sfb_client_on_registration_and_on_grant()
+ {
     let (_dir, server, sfb) = world(&[]);
     let carol = person(&server, "carol", Mode::Islands, json!({}));
     let dave = person(&server, "dave", Mode::SfBOnly, json!({}));
@@ -160,12 +161,22 @@ fn r1_4_a_with_notify_policy_sends_the_upgrade_notice_to_the_sfb_client_on_regis
     assert!(got[0].0.contains("sip:coexist@contoso.test"), "{got:?}");
     assert!(got[0].2.contains("Teams"), "{got:?}");
 
-    // Without …WithNotify, no notice.
+    // Without …WithNotify, no notice; granted one while registered, the
+    // notice comes then.
     let port = free_port();
     assert!(sfb.register(&dave, port));
     let inbox = sfb.inbox(port, 1);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(received_messages(&inbox.so_far()).is_empty());
+    expect(
+        &server::grant(&server, &dave, json!("SfBOnlyWithNotify")),
+        200,
+    );
+    let (ok, log) = inbox.finish();
+    let got = received_messages(&log);
+    assert!(ok, "{got:?}");
+    assert!(got[0].0.contains("sip:coexist@contoso.test"), "{got:?}");
+    assert!(got[0].2.contains("Teams"), "{got:?}");
 }
 
 /// The safety net with real sfb endpoints: dave (Islands) chats from sfb

@@ -5,6 +5,7 @@
 use coexist_core::Timestamp;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One user's sfb endpoints, as last reported.
@@ -22,6 +23,8 @@ pub struct Endpoint {
 #[derive(Debug, Default)]
 pub struct Endpoints {
     by_upn: Mutex<HashMap<Box<str>, Endpoint>>,
+    /// Bumped whenever someone becomes live or stops being live.
+    generation: AtomicU64,
 }
 
 fn now_ms() -> u64 {
@@ -60,7 +63,25 @@ impl Endpoints {
                 false
             }
         };
+        if live != was_live {
+            self.generation.fetch_add(1, Ordering::Relaxed);
+        }
         live && !was_live
+    }
+
+    /// Changes whenever the set of live users may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// Who has a binding that has not expired.
+    pub fn live(&self) -> Vec<String> {
+        let now = now_ms();
+        self.lock()
+            .iter()
+            .filter(|(_, e)| e.registered_until_ms > now)
+            .map(|(upn, _)| upn.to_string())
+            .collect()
     }
 
     /// What was last reported of `upn`.
@@ -100,12 +121,18 @@ mod tests {
     fn a_report_says_when_someone_becomes_live() {
         let endpoints = Endpoints::default();
         assert!(!endpoints.is_live("a@x.test"));
+        let before = endpoints.generation();
         assert!(endpoints.report("a@x.test", in_a_minute(), false));
+        assert_eq!(endpoints.live(), ["a@x.test"]);
+        assert_ne!(endpoints.generation(), before);
         // A refresh is not news; losing the last binding is not either.
+        let before = endpoints.generation();
         assert!(!endpoints.report("a@x.test", in_a_minute(), false));
+        assert_eq!(endpoints.generation(), before);
         assert!(endpoints.is_live("a@x.test"));
         assert!(!endpoints.report("a@x.test", None, false));
         assert!(!endpoints.is_live("a@x.test"));
+        assert!(endpoints.live().is_empty());
         assert!(endpoints.last_seen("a@x.test").is_some());
         // Registering again is.
         assert!(endpoints.report("a@x.test", in_a_minute(), true));

@@ -8,7 +8,7 @@ use coexist_core::teams::model::DeliveryState;
 use coexist_core::teams::ports::{SfbCall, SfbDelivery, SfbMessage};
 use coexist_policy::Availability;
 use coexist_sip::{Delivery, SipHandle};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// The delivery port `coexist serve` gives the teams side.
@@ -37,10 +37,17 @@ impl SfbPort {
         }
     }
 
-    /// Closes the loop: delivery outcomes are recorded on `teams`.
+    /// Closes the loop: delivery outcomes are recorded on `teams`; and
+    /// R1.4 grants made while a user is registered are told to their sfb
+    /// client ([`watch_upgrade_grants`]).
     pub fn attach(&self, teams: &Arc<Teams>) {
         let _ = self.teams.set(Arc::downgrade(teams));
         self.calls.attach(teams);
+        tokio::spawn(watch_upgrade_grants(
+            Arc::downgrade(teams),
+            self.sip.clone(),
+            self.endpoints.clone(),
+        ));
     }
 
     fn teams(&self) -> Option<Arc<Teams>> {
@@ -55,6 +62,59 @@ pub fn system_sender(upn: &str) -> String {
 }
 
 const PLAIN_TEXT: &str = "text/plain;charset=utf-8";
+
+/// R1.4 for a user who is registered when their policy becomes a
+/// `…WithNotify` one: the SIP edge tells a user on registration; this
+/// tells the ones already registered. Twice a second, when the directory
+/// or the set of registered users changed, it reads the flag of each
+/// registered user and sends the notice on a change from off to on (a user
+/// seen for the first time got it on registration, if due). Ends with the
+/// teams side.
+async fn watch_upgrade_grants(teams: Weak<Teams>, sip: SipHandle, endpoints: Arc<Endpoints>) {
+    let mut seen: Option<(u64, u64)> = None;
+    let mut flags: HashMap<String, bool> = HashMap::new();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let Some(teams) = teams.upgrade() else {
+            return;
+        };
+        let now = (teams.directory().version(), endpoints.generation());
+        if seen == Some(now) {
+            continue;
+        }
+        seen = Some(now);
+        let live: HashSet<String> = endpoints.live().into_iter().collect();
+        let mut due = Vec::new();
+        {
+            let state = teams.directory().read();
+            for upn in &live {
+                let notify = state.user(upn).is_some_and(|user| {
+                    state.tenant(&user.tenant).is_some_and(|tenant| {
+                        coexist_core::views::effective_of(user, tenant)
+                            .policy
+                            .notify_sfb_users()
+                    })
+                });
+                if flags.insert(upn.clone(), notify) == Some(false) && notify {
+                    due.push(upn.clone());
+                }
+            }
+        }
+        flags.retain(|upn, _| live.contains(upn));
+        drop(teams);
+        for upn in due {
+            let outcome = coexist_sip::SfbDelivery::deliver_message(
+                &sip,
+                &system_sender(&upn),
+                &upn,
+                PLAIN_TEXT,
+                bytes::Bytes::from_static(coexist_sip::register::UPGRADE_NOTICE.as_bytes()),
+            )
+            .await;
+            tracing::debug!(%upn, ?outcome, "R1.4 notice on grant");
+        }
+    }
+}
 
 /// Sends one message to the recipient's sfb contacts and records the
 /// outcome on the teams side (what the sender sees).

@@ -10,6 +10,12 @@ use crate::registrar::Binding;
 use crate::transport::Peer;
 use std::time::Duration;
 
+/// R1.4: the notice an sfb client gets when its user's upgrade policy has
+/// `NotifySfbUsers` (on registration here; the interop wiring sends it too
+/// when the policy is granted while the user is registered).
+pub const UPGRADE_NOTICE: &str = "Your organisation is upgrading you to Microsoft Teams: Teams will \
+                                  replace Skype for Business for your chats and calls. (R1.4)";
+
 impl Engine {
     pub(crate) fn on_register(&mut self, now: Duration, peer: Peer, request: SipMessage) {
         // The address of record is the To URI (§10.3 step 5), a sip URI.
@@ -133,8 +139,7 @@ impl Engine {
     fn notify_upgrade(&mut self, now: Duration, user: &SipUser) {
         let tag = self.token();
         let from = format!("<sip:coexist@{}>;tag={tag}", user.realm);
-        let text = "Your organisation is upgrading you to Microsoft Teams: Teams will replace \
-                    Skype for Business for your chats and calls. (R1.4)";
+        let text = UPGRADE_NOTICE;
         self.deliver_message(
             now,
             &format!("coexist@{}", user.realm),
