@@ -85,6 +85,73 @@ fn nothing_lost_messages_for_an_unregistered_sfb_user_wait_across_a_restart_and_
     }
 }
 
+/// The delivery state the sender sees follows what the sfb client did:
+/// `delivered` when it took the MESSAGE, `failed` when it refused it, as
+/// `message` events (`change: delivery`) on the sender's WebSocket and on
+/// the API. The other way, the sfb sender's 200 means the message is
+/// already kept in the teams thread.
+#[test]
+fn sfb_delivery_outcomes_reach_the_teams_sender_and_an_sfb_sender_gets_200_once_durable() {
+    let (_dir, server, sfb) = world(&[]);
+    let alice = person(&server, "alice", Mode::Islands, json!({}));
+    let carol = person(&server, "carol", Mode::SfBOnly, json!({}));
+    let bob = person(&server, "bob", Mode::TeamsOnly, json!({}));
+    let port = free_port();
+    assert!(sfb.register(&carol, port));
+    let a = login(&server, &alice);
+    let mut a_events = Events::open(&server, &a, None);
+    let id = chat_id(&server, &a, &carol, "interop");
+    for (takes, text, state) in [(true, "taken", "delivered"), (false, "refused", "failed")] {
+        let inbox = if takes {
+            sfb.inbox(port, 1)
+        } else {
+            sfb.refusing_inbox(port, 1)
+        };
+        let message = sent_id(&server, &a, &id, text);
+        let (ok, log) = inbox.finish();
+        assert!(ok && received_messages(&log).len() == 1);
+        let update = loop {
+            let event = a_events.next_of("message");
+            if event["change"] == "delivery" && event["message"]["id"] == message {
+                break event;
+            }
+        };
+        assert_eq!(
+            update["message"]["deliveries"][0]["state"], state,
+            "{update}"
+        );
+        assert_eq!(delivery_state(&server, &a, &id, message, &carol), state);
+    }
+
+    // sfb → teams: once the 200 is in, the message is in bob's thread.
+    let b = login(&server, &bob);
+    assert_eq!(
+        sfb.im(&carol, &bob, "text/plain", "kept first").status,
+        Some(200)
+    );
+    let chats = expect(&server.call("GET", "/v1/chats", Some(&b), None), 200).clone();
+    let thread = chats["value"]
+        .as_array()
+        .or_else(|| chats.as_array())
+        .and_then(|list| {
+            list.iter()
+                .find(|c| c["members"].to_string().contains(&carol))
+                .cloned()
+        })
+        .expect("a thread with carol");
+    assert_eq!(thread["method"], "interop");
+    let messages = server.call(
+        "GET",
+        &format!("/v1/chats/{}/messages", thread["id"].as_str().unwrap()),
+        Some(&b),
+        None,
+    );
+    assert_eq!(
+        expect(&messages, 200)["value"][0]["body"]["content"],
+        "kept first"
+    );
+}
+
 #[test]
 fn r4_3_a_late_sfb_reply_after_the_session_expires_is_a_new_conversation() {
     // R4.3: the session idle time is configurable for tests.

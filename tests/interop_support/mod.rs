@@ -315,9 +315,18 @@ impl Sfb {
 
     /// An sfb client's inbox at `port`: takes `n` MESSAGEs (200 each).
     pub fn inbox(&self, port: u16, n: u32) -> Running {
+        self.answering("inbox.xml", port, n)
+    }
+
+    /// An sfb client at `port` that refuses `n` MESSAGEs (403 each).
+    pub fn refusing_inbox(&self, port: u16, n: u32) -> Running {
+        self.answering("inbox_refusing.xml", port, n)
+    }
+
+    fn answering(&self, scenario_name: &str, port: u16, n: u32) -> Running {
         let log = self.log("inbox");
         let child = self
-            .command("inbox.xml", port, &log)
+            .command(scenario_name, port, &log)
             .args(["-m", &n.to_string()])
             .spawn()
             .expect("sipp runs");
