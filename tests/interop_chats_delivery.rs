@@ -152,6 +152,35 @@ fn sfb_delivery_outcomes_reach_the_teams_sender_and_an_sfb_sender_gets_200_once_
     );
 }
 
+/// Messages written quickly one after the other reach the sfb client in
+/// that order (one sender per recipient, each waiting for the previous
+/// outcome), and all read delivered.
+#[test]
+fn messages_to_an_sfb_client_arrive_in_the_order_they_were_written() {
+    let (_dir, server, sfb) = world(&[]);
+    let alice = person(&server, "alice", Mode::TeamsOnly, json!({}));
+    let carol = person(
+        &server,
+        "carol",
+        Mode::SfBWithTeamsCollabAndMeetings,
+        json!({}),
+    );
+    let port = free_port();
+    assert!(sfb.register(&carol, port));
+    let a = login(&server, &alice);
+    let id = chat_id(&server, &a, &carol, "interop");
+    let inbox = sfb.inbox(port, 8);
+    let texts: Vec<String> = (1..=8).map(|i| format!("line {i}")).collect();
+    let ids: Vec<i64> = texts.iter().map(|t| sent_id(&server, &a, &id, t)).collect();
+    let (ok, log) = inbox.finish();
+    let got: Vec<String> = received_messages(&log).into_iter().map(|m| m.2).collect();
+    assert!(ok, "{got:?}");
+    assert_eq!(got, texts);
+    for message in ids {
+        wait_delivery(&server, &a, &id, message, &carol, "delivered").unwrap();
+    }
+}
+
 #[test]
 fn r4_3_a_late_sfb_reply_after_the_session_expires_is_a_new_conversation() {
     // R4.3: the session idle time is configurable for tests.

@@ -8,7 +8,7 @@ use coexist_core::teams::model::DeliveryState;
 use coexist_core::teams::ports::{SfbCall, SfbDelivery, SfbMessage};
 use coexist_policy::Availability;
 use coexist_sip::{Delivery, SipHandle};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// The delivery port `coexist serve` gives the teams side.
@@ -19,11 +19,9 @@ pub struct SfbPort {
     calls: CallBridge,
     /// Set once the teams side is open (it is built with this port).
     teams: OnceLock<Weak<Teams>>,
-    /// Deliveries being sent: (message id, recipient).
-    in_flight: InFlight,
+    /// Messages on their way to sfb clients, in order per recipient.
+    outbox: Arc<Mutex<Outbox>>,
 }
-
-type InFlight = Arc<Mutex<HashSet<(i64, String)>>>;
 
 impl SfbPort {
     /// A port over `sip`, reading live endpoints from `endpoints`.
@@ -33,7 +31,7 @@ impl SfbPort {
             sip,
             endpoints,
             teams: OnceLock::new(),
-            in_flight: InFlight::default(),
+            outbox: Arc::default(),
         }
     }
 
@@ -150,45 +148,84 @@ async fn send_one(sip: SipHandle, teams: Option<Arc<Teams>>, message: SfbMessage
 }
 
 impl SfbPort {
-    /// Marks `message` in flight; false when it already is (a retry racing
-    /// the first attempt must not send it twice).
-    fn start(&self, message: &SfbMessage) -> bool {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((message.message_id, message.to.clone()))
+    /// Queues `messages` behind what their recipients already have queued;
+    /// a recipient with nothing queued gets a task that sends theirs one
+    /// after the other, each after the previous one's outcome, so their
+    /// client shows them in the order they were written. A message already
+    /// queued or being sent is not queued again (a retry racing the first
+    /// attempt must not send it twice).
+    fn enqueue(&self, messages: Vec<SfbMessage>) {
+        let mut start = Vec::new();
+        {
+            let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+            for message in messages {
+                if !outbox
+                    .in_flight
+                    .insert((message.message_id, message.to.clone()))
+                {
+                    continue;
+                }
+                match outbox.queues.get_mut(message.to.as_str()) {
+                    Some(queue) => queue.push_back(message),
+                    None => {
+                        start.push(message.to.clone());
+                        outbox
+                            .queues
+                            .insert(message.to.clone(), VecDeque::from([message]));
+                    }
+                }
+            }
+        }
+        for to in start {
+            tokio::spawn(drain(
+                to,
+                self.outbox.clone(),
+                self.sip.clone(),
+                self.teams(),
+            ));
+        }
     }
+}
 
-    fn finished(in_flight: &InFlight, message_id: i64, to: &str) {
-        in_flight
+/// Messages waiting for their recipient's sfb client, by recipient, and
+/// what is queued or being sent.
+#[derive(Debug, Default)]
+struct Outbox {
+    queues: HashMap<String, VecDeque<SfbMessage>>,
+    in_flight: HashSet<(i64, String)>,
+}
+
+/// Sends `to`'s queue, in order, until it is empty (then forgets it, so
+/// the next message starts a new task).
+async fn drain(to: String, outbox: Arc<Mutex<Outbox>>, sip: SipHandle, teams: Option<Arc<Teams>>) {
+    loop {
+        let next = {
+            let mut outbox = outbox.lock().unwrap_or_else(|p| p.into_inner());
+            match outbox.queues.get_mut(&to).and_then(VecDeque::pop_front) {
+                Some(message) => message,
+                None => {
+                    outbox.queues.remove(&to);
+                    return;
+                }
+            }
+        };
+        let id = next.message_id;
+        send_one(sip.clone(), teams.clone(), next).await;
+        outbox
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&(message_id, to.to_owned()));
+            .in_flight
+            .remove(&(id, to.clone()));
     }
 }
 
 impl SfbDelivery for SfbPort {
     fn deliver(&self, message: SfbMessage) {
-        self.deliver_in_order(vec![message]);
+        self.enqueue(vec![message]);
     }
 
-    /// One task sends them one after the other: each waits for the previous
-    /// one's outcome, so the recipient's client shows them in order.
     fn deliver_in_order(&self, messages: Vec<SfbMessage>) {
-        let messages: Vec<SfbMessage> = messages.into_iter().filter(|m| self.start(m)).collect();
-        if messages.is_empty() {
-            return;
-        }
-        let sip = self.sip.clone();
-        let teams = self.teams();
-        let in_flight = self.in_flight.clone();
-        tokio::spawn(async move {
-            for message in messages {
-                let (id, to) = (message.message_id, message.to.clone());
-                send_one(sip.clone(), teams.clone(), message).await;
-                SfbPort::finished(&in_flight, id, &to);
-            }
-        });
+        self.enqueue(messages);
     }
 
     fn notice(&self, to: &str, from: &str, chat_id: &str) {
