@@ -6,9 +6,10 @@
 //! re-INVITE, REFER, NOTIFY, INFO, UPDATE) on one leg are relayed to the
 //! other and their answer relayed back.
 
+mod port;
+
 use crate::engine::{Engine, EngineEvent, Pending};
 use crate::headers::{NameAddr, Params};
-use crate::im::PortStart;
 use crate::message::{Method, SipMessage};
 use crate::transport::Peer;
 use std::collections::HashMap;
@@ -25,22 +26,26 @@ pub enum CallEvent {
     Failed(u16),
     /// The call is over (either side hung up).
     Ended,
+    /// The sfb party transfers the teams caller (a REFER, R3.6) to this
+    /// address (a UPN or a number); answered with
+    /// [`crate::Engine::port_refer_failed`] when that is refused.
+    Transfer(String),
 }
 
 /// One side's dialog state.
 #[derive(Debug, Clone)]
 pub(crate) struct Leg {
-    call_id: String,
-    local_tag: String,
-    remote_tag: Option<String>,
+    pub(crate) call_id: String,
+    pub(crate) local_tag: String,
+    pub(crate) remote_tag: Option<String>,
     /// Our URI on this leg (no tag).
-    local_uri: String,
+    pub(crate) local_uri: String,
     /// The other end's URI (no tag).
-    remote_uri: String,
+    pub(crate) remote_uri: String,
     /// Where in-dialog requests go (the remote Contact).
-    remote_target: String,
-    peer: Peer,
-    local_cseq: u32,
+    pub(crate) remote_target: String,
+    pub(crate) peer: Peer,
+    pub(crate) local_cseq: u32,
 }
 
 #[derive(Debug)]
@@ -67,14 +72,20 @@ struct Call {
     /// The caller got its final response.
     final_sent: bool,
     best: Option<u16>,
+    /// The answering contact's SDP (re-INVITEs compare against it).
+    remote_sdp: bytes::Bytes,
+    /// A REFER from leg B waits for the teams side (R3.6).
+    refer: bool,
 }
 
 /// Calls in progress.
 #[derive(Debug, Default)]
 pub struct Calls {
     calls: HashMap<u64, Call>,
+    /// Calls from sfb whose other leg is on teams ([`crate::teams_calls`]).
+    pub(crate) teams: HashMap<u64, crate::teams_calls::TeamsLeg>,
     /// (Call-ID, our tag) → call.
-    dialogs: HashMap<(String, String), u64>,
+    pub(crate) dialogs: HashMap<(String, String), u64>,
 }
 
 impl Calls {
@@ -83,7 +94,7 @@ impl Calls {
         self.find(request).is_some()
     }
 
-    fn find(&self, request: &SipMessage) -> Option<u64> {
+    pub(crate) fn find(&self, request: &SipMessage) -> Option<u64> {
         let to_tag = request
             .header("To")
             .and_then(NameAddr::parse)
@@ -94,12 +105,12 @@ impl Calls {
 
     /// How many calls are in progress.
     pub fn len(&self) -> usize {
-        self.calls.len()
+        self.calls.len() + self.teams.len()
     }
 
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
+        self.calls.is_empty() && self.teams.is_empty()
     }
 
     fn remove(&mut self, id: u64) {
@@ -113,7 +124,7 @@ impl Calls {
     }
 }
 
-fn without_tag(value: &str) -> String {
+pub(crate) fn without_tag(value: &str) -> String {
     match NameAddr::parse(value) {
         Some(mut addr) => {
             addr.params = Params(
@@ -129,7 +140,7 @@ fn without_tag(value: &str) -> String {
     }
 }
 
-fn contact_uri(message: &SipMessage) -> Option<String> {
+pub(crate) fn contact_uri(message: &SipMessage) -> Option<String> {
     message
         .header_values("Contact")
         .into_iter()
@@ -138,7 +149,7 @@ fn contact_uri(message: &SipMessage) -> Option<String> {
         .map(|a| a.uri)
 }
 
-fn copy_body(from: &SipMessage, to: &mut SipMessage) {
+pub(crate) fn copy_body(from: &SipMessage, to: &mut SipMessage) {
     if !from.body.is_empty() {
         let content_type = from.header("Content-Type").unwrap_or("application/sdp");
         to.set_body(content_type, from.body.clone());
@@ -147,7 +158,7 @@ fn copy_body(from: &SipMessage, to: &mut SipMessage) {
 
 impl Engine {
     /// A request on `leg` (in its dialog).
-    fn in_dialog_request(&mut self, leg: &mut Leg, method: Method) -> SipMessage {
+    pub(crate) fn in_dialog_request(&mut self, leg: &mut Leg, method: Method) -> SipMessage {
         let cseq = if method == Method::Ack {
             leg.local_cseq
         } else {
@@ -171,10 +182,29 @@ impl Engine {
     }
 
     pub(crate) fn on_invite(&mut self, now: Duration, peer: Peer, request: SipMessage) {
+        // Numbers: from a PSTN gateway, or an sfb user calling out (R6).
+        if self.pstn_invite(now, peer, &request) {
+            return;
+        }
         let Some((from, to)) = self.admit(now, peer, &request) else {
             return;
         };
         let contacts = self.registrar.targets(&to.upn, now);
+        self.start_b2bua(now, peer, request, &from.upn, &to.upn, contacts);
+    }
+
+    /// Leg A is `request`'s dialog (we answer it); leg B candidates are one
+    /// INVITE per `contacts` (the callee's registrations, or a gateway).
+    /// `from_id` is the caller as written in the forks' From (`user@host`).
+    pub(crate) fn start_b2bua(
+        &mut self,
+        now: Duration,
+        peer: Peer,
+        request: SipMessage,
+        from_id: &str,
+        to_upn: &str,
+        contacts: Vec<(String, Peer)>,
+    ) {
         if contacts.is_empty() {
             let response = request.response(480, "Temporarily Unavailable", None);
             self.reply(now, &request, response);
@@ -184,23 +214,11 @@ impl Engine {
         self.reply(now, &request, trying);
 
         let id = self.id();
-        let a = Leg {
-            call_id: request.call_id().unwrap_or_default().to_owned(),
-            local_tag: self.token(),
-            remote_tag: request
-                .header("From")
-                .and_then(NameAddr::parse)
-                .and_then(|a| a.tag().map(str::to_owned)),
-            local_uri: without_tag(request.header("To").unwrap_or_default()),
-            remote_uri: without_tag(request.header("From").unwrap_or_default()),
-            remote_target: contact_uri(&request).unwrap_or_else(|| format!("sip:{}", from.upn)),
-            peer: self.server.peer_of(&request).unwrap_or(peer),
-            local_cseq: 0,
-        };
+        let a = self.leg_a(peer, &request, from_id);
         self.calls
             .dialogs
             .insert((a.call_id.clone(), a.local_tag.clone()), id);
-        let forks = self.start_forks(now, id, &from.upn, &to.upn, contacts, &request);
+        let forks = self.start_forks(now, id, from_id, to_upn, contacts, &request);
         self.calls.calls.insert(
             id,
             Call {
@@ -211,8 +229,27 @@ impl Engine {
                 answered: None,
                 final_sent: false,
                 best: None,
+                remote_sdp: bytes::Bytes::new(),
+                refer: false,
             },
         );
+    }
+
+    /// The caller's dialog (we are its UAS) from its INVITE.
+    pub(crate) fn leg_a(&mut self, peer: Peer, request: &SipMessage, from_id: &str) -> Leg {
+        Leg {
+            call_id: request.call_id().unwrap_or_default().to_owned(),
+            local_tag: self.token(),
+            remote_tag: request
+                .header("From")
+                .and_then(NameAddr::parse)
+                .and_then(|a| a.tag().map(str::to_owned)),
+            local_uri: without_tag(request.header("To").unwrap_or_default()),
+            remote_uri: without_tag(request.header("From").unwrap_or_default()),
+            remote_target: contact_uri(request).unwrap_or_else(|| format!("sip:{from_id}")),
+            peer: self.server.peer_of(request).unwrap_or(peer),
+            local_cseq: 0,
+        }
     }
 
     /// One INVITE per contact of the callee (leg B candidates), carrying
@@ -288,83 +325,10 @@ impl Engine {
         self.reply(now, &invite, response);
     }
 
-    /// The delivery port: the teams side calls `to`'s sfb contacts with
-    /// `sdp` (the caller is `from`, any UPN). Progress comes as
-    /// [`EngineEvent::Call`] events with `port_id`.
-    pub fn port_place_call(
-        &mut self,
-        now: Duration,
-        port_id: u64,
-        from_upn: &str,
-        to_upn: &str,
-        sdp: bytes::Bytes,
-    ) -> PortStart {
-        let Some(to) = self.directory.user(to_upn) else {
-            return PortStart::UnknownUser;
-        };
-        let contacts = self.registrar.targets(&to.upn, now);
-        if contacts.is_empty() {
-            return PortStart::NoContact;
-        }
-        let id = self.id();
-        let mut offer = SipMessage::request(Method::Invite, format!("sip:{}", to.upn));
-        offer.set_body("application/sdp", sdp);
-        let sent = contacts.len();
-        let forks = self.start_forks(now, id, from_upn, &to.upn, contacts, &offer);
-        let a = Leg {
-            call_id: format!("port-{port_id}"),
-            local_tag: self.token(),
-            remote_tag: None,
-            local_uri: format!("<sip:{}>", to.upn),
-            remote_uri: format!("<sip:{from_upn}>"),
-            remote_target: format!("sip:{from_upn}"),
-            peer: Peer::udp(self.config.local),
-            local_cseq: 0,
-        };
-        self.calls.calls.insert(
-            id,
-            Call {
-                port: Some(port_id),
-                a,
-                invite: offer,
-                forks,
-                answered: None,
-                final_sent: false,
-                best: None,
-            },
-        );
-        PortStart::Sent(sent)
-    }
-
-    /// The delivery port hangs up (or gives up ringing) a call it placed.
-    pub fn port_hangup(&mut self, now: Duration, port_id: u64) {
-        let Some((&id, call)) = self
-            .calls
-            .calls
-            .iter()
-            .find(|(_, c)| c.port == Some(port_id))
-        else {
-            return;
-        };
-        match call
-            .answered
-            .and_then(|i| call.forks.get(i))
-            .map(|f| f.leg.clone())
-        {
-            Some(mut leg) => {
-                let bye = self.in_dialog_request(&mut leg, Method::Bye);
-                self.send_request(now, leg.peer, bye, Pending::Fire);
-            }
-            None => self.cancel_forks(now, id, None),
-        }
-        self.events.push(EngineEvent::Call {
-            id: port_id,
-            event: CallEvent::Ended,
-        });
-        self.calls.remove(id);
-    }
-
     pub(crate) fn on_cancel(&mut self, now: Duration, _peer: Peer, request: SipMessage) {
+        if self.cancel_teams_leg(now, &request) {
+            return;
+        }
         let number = request.cseq().map(|(n, _)| n);
         let call_id = request.call_id().map(str::to_owned);
         let found = self.calls.calls.iter().find_map(|(id, call)| {
@@ -470,6 +434,7 @@ impl Engine {
             }
             call.answered = Some(fork);
             call.final_sent = true;
+            call.remote_sdp = response.body.clone();
             self.answer_caller(now, id, 200, "OK", Some(&response));
             self.cancel_forks(now, id, Some(fork));
             return;
@@ -520,6 +485,10 @@ impl Engine {
         let Some(id) = self.calls.find(&request) else {
             return;
         };
+        if self.calls.teams.contains_key(&id) {
+            self.teams_leg_request(now, id, request);
+            return;
+        }
         let Some(call) = self.calls.calls.get(&id) else {
             return;
         };
@@ -538,20 +507,7 @@ impl Engine {
             return;
         }
         if let (Some(port), Side::B) = (call.port, side) {
-            // The teams side is leg A: it learns of a hang-up; anything else
-            // in the dialog is not something it can take (yet).
-            if method == Method::Bye {
-                let ok = request.response(200, "OK", None);
-                self.reply(now, &request, ok);
-                self.events.push(EngineEvent::Call {
-                    id: port,
-                    event: CallEvent::Ended,
-                });
-                self.calls.remove(id);
-            } else {
-                let refused = request.response(488, "Not Acceptable Here", None);
-                self.reply(now, &request, refused);
-            }
+            self.port_leg_request(now, id, port, request);
             return;
         }
         // The other leg: B if the request came on A, A otherwise.

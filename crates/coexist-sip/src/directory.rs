@@ -2,11 +2,13 @@
 //! ([`SipDirectory`]), with an in-memory implementation for tests and an
 //! adapter over `coexist_core::Directory` for the server.
 
+use coexist_policy::pstn::{LegacyCalling, PstnCallee, PstnCaller};
 use coexist_policy::{
-    Enablement, FederationSettings, FederationSide, Homing, Mode, Reach, Recipient, Topology,
-    check_federation,
+    Client, Enablement, FederationSettings, FederationSide, Homing, Mode, Outcome, Reach,
+    Recipient, Refusal, RefusalCode, RuleId, Topology, check_federation,
 };
 use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, RwLock};
 
 /// A user as the SIP edge sees it.
@@ -53,12 +55,52 @@ pub trait SipDirectory: Send + Sync + std::fmt::Debug + 'static {
     fn is_local_domain(&self, domain: &str) -> bool;
     /// How two users relate (R3.3, R3.4).
     fn reach(&self, from: &SipUser, to: &SipUser) -> Reach;
+
+    /// The tenant whose PSTN gateway (R6) sends from `source`, if any.
+    fn pstn_gateway_at(&self, _source: SocketAddr) -> Option<String> {
+        None
+    }
+
+    /// The address of `tenant`'s PSTN gateway, if it has one.
+    fn pstn_gateway_of(&self, _tenant: &str) -> Option<SocketAddr> {
+        None
+    }
+
+    /// The user who has `number` (E.164), if any.
+    fn number_owner(&self, _number: &str) -> Option<SipUser> {
+        None
+    }
+
+    /// R6.1, R6.2 (R9.1 for a legacy-policy user): where a PSTN call to
+    /// `upn`'s number lands.
+    fn pstn_inbound(&self, _upn: &str) -> Result<Client, Refusal> {
+        Err(Refusal::new(RefusalCode::NoVoice, RuleId::R6_4))
+    }
+
+    /// R6.4: whether `upn` may call a number from the sfb client.
+    fn pstn_outbound(&self, _upn: &str) -> Result<(), Refusal> {
+        Err(Refusal::new(RefusalCode::NoVoice, RuleId::R6_4))
+    }
 }
+
+/// A peer's `host:port` as the address it sends from: an IP literal, or a
+/// name resolved once (`localhost`). Gateways are matched on it (R6).
+pub fn peer_address(address: &str) -> Option<SocketAddr> {
+    address
+        .parse()
+        .ok()
+        .or_else(|| address.to_socket_addrs().ok()?.find(SocketAddr::is_ipv4))
+}
+
+/// PSTN gateways (tenant → address) and numbers (number → UPN).
+type Pstn = (HashMap<String, SocketAddr>, HashMap<String, String>);
 
 /// An in-memory directory (tests, benchmarks).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryDirectory {
     users: Arc<RwLock<HashMap<String, SipUser>>>,
+    /// PSTN gateways and numbers.
+    pstn: Arc<RwLock<Pstn>>,
 }
 
 impl MemoryDirectory {
@@ -108,6 +150,22 @@ impl MemoryDirectory {
         }
     }
 
+    /// Gives `tenant` a PSTN gateway at `address` (R6).
+    pub fn set_gateway(&self, tenant: &str, address: SocketAddr) {
+        let mut pstn = self.pstn.write().unwrap_or_else(|p| p.into_inner());
+        pstn.0.insert(tenant.to_owned(), address);
+    }
+
+    /// Gives `upn` the phone number `number`.
+    pub fn set_number(&self, upn: &str, number: &str) {
+        let mut pstn = self.pstn.write().unwrap_or_else(|p| p.into_inner());
+        pstn.1.insert(number.to_owned(), upn.to_ascii_lowercase());
+    }
+
+    fn pstn(&self) -> std::sync::RwLockReadGuard<'_, Pstn> {
+        self.pstn.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, SipUser>> {
         self.users.write().unwrap_or_else(|p| p.into_inner())
     }
@@ -120,6 +178,47 @@ impl MemoryDirectory {
 impl SipDirectory for MemoryDirectory {
     fn user(&self, upn: &str) -> Option<SipUser> {
         self.read().get(&upn.to_ascii_lowercase()).cloned()
+    }
+
+    fn pstn_gateway_at(&self, source: SocketAddr) -> Option<String> {
+        let pstn = self.pstn();
+        pstn.0
+            .iter()
+            .find(|(_, a)| **a == source)
+            .map(|(t, _)| t.clone())
+    }
+
+    fn pstn_gateway_of(&self, tenant: &str) -> Option<SocketAddr> {
+        self.pstn().0.get(tenant).copied()
+    }
+
+    fn number_owner(&self, number: &str) -> Option<SipUser> {
+        let upn = self.pstn().1.get(number).cloned()?;
+        self.user(&upn)
+    }
+
+    /// Online voice for everyone here: R6.1 by mode.
+    fn pstn_inbound(&self, upn: &str) -> Result<Client, Refusal> {
+        let user = self
+            .user(upn)
+            .ok_or(Refusal::new(RefusalCode::NoVoice, RuleId::R6_4))?;
+        Ok(if user.mode == Mode::TeamsOnly {
+            Client::Teams
+        } else {
+            Client::Sfb
+        })
+    }
+
+    fn pstn_outbound(&self, upn: &str) -> Result<(), Refusal> {
+        let user = self
+            .user(upn)
+            .ok_or(Refusal::new(RefusalCode::NoVoice, RuleId::R6_4))?;
+        coexist_policy::pstn::check_pstn_outbound(PstnCaller {
+            mode: user.mode,
+            client: Client::Sfb,
+            voice: coexist_policy::Voice::Online,
+        })
+        .map(|_| ())
     }
 
     fn is_local_domain(&self, domain: &str) -> bool {
@@ -193,6 +292,71 @@ impl SipDirectory for CoreDirectory {
 
     fn is_local_domain(&self, domain: &str) -> bool {
         self.inner.read().tenant_by_domain(domain).is_some()
+    }
+
+    fn pstn_gateway_at(&self, source: SocketAddr) -> Option<String> {
+        let state = self.inner.read();
+        let tenant = state.tenants().find(|t| {
+            state.peers_of(&t.name).any(|p| {
+                p.kind == coexist_core::PeerKind::Pstn && peer_address(&p.address) == Some(source)
+            })
+        });
+        tenant.map(|t| t.name.clone())
+    }
+
+    fn pstn_gateway_of(&self, tenant: &str) -> Option<SocketAddr> {
+        let state = self.inner.read();
+        let gateway = state
+            .peers_of(tenant)
+            .find(|p| p.kind == coexist_core::PeerKind::Pstn)
+            .map(|p| p.address.clone());
+        drop(state);
+        gateway.as_deref().and_then(peer_address)
+    }
+
+    fn number_owner(&self, number: &str) -> Option<SipUser> {
+        let upn = self.inner.read().user_by_number(number)?.upn.clone();
+        self.user(&upn)
+    }
+
+    fn pstn_inbound(&self, upn: &str) -> Result<Client, Refusal> {
+        let state = self.inner.read();
+        let no_voice = Refusal::new(RefusalCode::NoVoice, RuleId::R6_4);
+        let user = state.user(upn).ok_or(no_voice)?;
+        let tenant = state.tenant(&user.tenant).ok_or(no_voice)?;
+        let legacy = user
+            .interop_policy
+            .as_deref()
+            .and_then(|name| state.interop_policy(name))
+            .map(|policy| LegacyCalling {
+                policy,
+                // R9.2: no per-user calling-client choice is stored yet.
+                user_choice: None,
+            });
+        let verdict = coexist_policy::pstn::route_pstn_inbound(&PstnCallee {
+            mode: coexist_core::views::effective_of(user, tenant).mode(),
+            homing: user.sfb_homing,
+            voice: user.voice,
+            enabled: user.enablement(),
+            legacy,
+        });
+        match verdict.outcome {
+            Outcome::Lands { client, .. } => Ok(client),
+            Outcome::Refused(refusal) => Err(refusal),
+        }
+    }
+
+    fn pstn_outbound(&self, upn: &str) -> Result<(), Refusal> {
+        let state = self.inner.read();
+        let no_voice = Refusal::new(RefusalCode::NoVoice, RuleId::R6_4);
+        let user = state.user(upn).ok_or(no_voice)?;
+        let tenant = state.tenant(&user.tenant).ok_or(no_voice)?;
+        coexist_policy::pstn::check_pstn_outbound(PstnCaller {
+            mode: coexist_core::views::effective_of(user, tenant).mode(),
+            client: Client::Sfb,
+            voice: user.voice,
+        })
+        .map(|_| ())
     }
 
     fn reach(&self, from: &SipUser, to: &SipUser) -> Reach {

@@ -14,6 +14,7 @@ use crate::directory::SipDirectory;
 use crate::engine::{Engine, EngineEvent, SipConfig};
 use crate::im::PortStart;
 use crate::registrar::RegistrationStore;
+use crate::teams_calls::{TeamsCallStart, TeamsCallUpdate, TeamsCalls};
 use crate::teams_side::{TeamsAnswer, TeamsSide};
 use crate::transport::{Outgoing, Peer, Transport};
 use crate::wire::{StreamFramer, WireError};
@@ -66,6 +67,16 @@ enum Input {
     AttachTeams(Arc<dyn TeamsSide>),
     /// The teams side answered an IM from sfb.
     TeamsAnswered(u64, TeamsAnswer),
+    /// The interop wiring attaches the teams side's calls.
+    AttachTeamsCalls(Arc<dyn TeamsCalls>),
+    /// The teams side took (or refused) a call from sfb.
+    TeamsCallStarted(u64, TeamsCallStart),
+    /// The teams party of a call from sfb did something.
+    TeamsCallUpdate(u64, TeamsCallUpdate),
+    /// The teams party transfers the sfb callee of a port call.
+    PortTransfer(u64, String),
+    /// The teams side refused the transfer a port call's sfb callee asked for.
+    PortReferFailed(u64, u16),
 }
 
 /// A handle the teams side (issue 4) uses to reach sfb users: the delivery port.
@@ -140,6 +151,30 @@ impl SipHandle {
     pub fn attach_teams(&self, teams: Arc<dyn TeamsSide>) {
         let _ = self.tx.send(Input::AttachTeams(teams));
     }
+
+    /// Connects the teams side's calls (interop): INVITEs from sfb (and
+    /// PSTN gateways) that land on teams go to it. Until then they are
+    /// answered 480.
+    pub fn attach_teams_calls(&self, calls: Arc<dyn TeamsCalls>) {
+        let _ = self.tx.send(Input::AttachTeamsCalls(calls));
+    }
+
+    /// What the teams party of call `id` (from [`TeamsCalls::call_from_sfb`]) did.
+    pub fn teams_call_update(&self, id: u64, update: TeamsCallUpdate) {
+        let _ = self.tx.send(Input::TeamsCallUpdate(id, update));
+    }
+
+    /// The teams party transfers the sfb callee of port call `id` to
+    /// `target` (`user@domain` or a number): REFER, then BYE (R3.6).
+    pub fn transfer(&self, id: u64, target: &str) {
+        let _ = self.tx.send(Input::PortTransfer(id, target.to_owned()));
+    }
+
+    /// The teams side refused the transfer (a [`CallEvent::Transfer`]) the
+    /// sfb callee of port call `id` asked for: its NOTIFY carries `status`.
+    pub fn refer_failed(&self, id: u64, status: u16) {
+        let _ = self.tx.send(Input::PortReferFailed(id, status));
+    }
 }
 
 static NEXT_PORT_CALL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -181,6 +216,7 @@ impl SipServer {
             call_waiters: HashMap::new(),
             next_port_id: 1,
             teams: None,
+            teams_calls: None,
         };
         let task = tokio::spawn(async move {
             core.run(shutdown).await;
@@ -222,6 +258,7 @@ struct Core {
     call_waiters: HashMap<u64, mpsc::UnboundedSender<CallEvent>>,
     next_port_id: u64,
     teams: Option<Arc<dyn TeamsSide>>,
+    teams_calls: Option<Arc<dyn TeamsCalls>>,
 }
 
 impl Core {
@@ -351,6 +388,11 @@ impl Core {
             Input::TeamsAnswered(id, answer) => {
                 self.engine.teams_message_answered(now, id, answer);
             }
+            Input::AttachTeamsCalls(calls) => self.teams_calls = Some(calls),
+            Input::TeamsCallStarted(id, start) => self.engine.teams_call_started(now, id, start),
+            Input::TeamsCallUpdate(id, update) => self.engine.teams_call_update(now, id, update),
+            Input::PortTransfer(id, target) => self.engine.port_transfer(now, id, &target),
+            Input::PortReferFailed(id, status) => self.engine.port_refer_failed(now, id, status),
         }
     }
 
@@ -397,6 +439,42 @@ impl Core {
                         teams.sfb_presence(state);
                     }
                 }
+                EngineEvent::TeamsCall {
+                    id,
+                    from,
+                    to,
+                    sdp,
+                    pstn,
+                } => match &self.teams_calls {
+                    Some(calls) => {
+                        let (calls, tx) = (calls.clone(), self.tx.clone());
+                        tokio::spawn(async move {
+                            let start = calls.call_from_sfb(id, &from, &to, sdp, pstn).await;
+                            let _ = tx.send(Input::TeamsCallStarted(id, start));
+                        });
+                    }
+                    None => {
+                        let start = TeamsCallStart::Refused {
+                            status: 480,
+                            reason: "Temporarily Unavailable (lands on teams)".into(),
+                            warning: None,
+                        };
+                        self.engine.teams_call_started(wall_clock(), id, start);
+                    }
+                },
+                EngineEvent::TeamsCallEnded { id } => {
+                    if let Some(calls) = &self.teams_calls {
+                        calls.sfb_ended(id);
+                    }
+                }
+                EngineEvent::TeamsCallRefer { id, target } => match &self.teams_calls {
+                    Some(calls) => calls.sfb_refer(id, &target),
+                    None => self.engine.teams_call_update(
+                        wall_clock(),
+                        id,
+                        TeamsCallUpdate::TransferFailed(480),
+                    ),
+                },
                 EngineEvent::Call { id, event } => {
                     let last = matches!(event, CallEvent::Failed(_) | CallEvent::Ended);
                     if let Some(waiter) = self.call_waiters.get(&id) {

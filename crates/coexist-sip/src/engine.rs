@@ -125,6 +125,33 @@ pub enum EngineEvent {
     },
     /// An sfb user's published presence or registration changed.
     SfbState(crate::teams_side::SfbState),
+    /// A call from sfb (or a PSTN gateway) that lands on teams: answer with
+    /// [`Engine::teams_call_started`], then [`Engine::teams_call_update`].
+    TeamsCall {
+        /// The call's id.
+        id: u64,
+        /// Caller UPN (authenticated), or the caller's number when `pstn`.
+        from: String,
+        /// Callee UPN.
+        to: String,
+        /// The caller's SDP offer.
+        sdp: bytes::Bytes,
+        /// From the phone network (R6.1).
+        pstn: bool,
+    },
+    /// The sfb caller of a [`EngineEvent::TeamsCall`] cancelled or hung up.
+    TeamsCallEnded {
+        /// The call's id.
+        id: u64,
+    },
+    /// The sfb caller of a [`EngineEvent::TeamsCall`] transfers the teams
+    /// party (REFER, R3.6).
+    TeamsCallRefer {
+        /// The call's id.
+        id: u64,
+        /// `user@domain` or `+number@host`.
+        target: String,
+    },
 }
 
 /// Per-source request counting (rate limiting).

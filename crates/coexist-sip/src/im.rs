@@ -215,6 +215,10 @@ impl Engine {
                         self.message_to_teams(now, &from.upn, &to.upn, request.clone());
                         return None;
                     }
+                    Ok(Landing::Teams) if request.method() == Some(Method::Invite) => {
+                        self.invite_to_teams(now, peer, request, &from.upn, &to.upn, false);
+                        return None;
+                    }
                     Ok(Landing::Teams) => {
                         Err(request.response(480, "Temporarily Unavailable (lands on teams)", None))
                     }

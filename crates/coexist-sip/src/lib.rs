@@ -15,6 +15,8 @@
 //! | REGISTER | [`register`] |
 //! | MESSAGE (RFC 3428), R2.1/R3/R4.3 routing | [`im`] |
 //! | INVITE B2BUA | [`calls`] |
+//! | calls from sfb that land on teams (interop) | [`teams_calls`] |
+//! | the PSTN gateway (R6) | [`pstn`] |
 //! | PUBLISH / SUBSCRIBE / NOTIFY, R7 | [`presence`] |
 //! | the delivery port the teams side calls | [`delivery`] |
 //! | the teams side's port the SIP edge calls (interop) | [`teams_side`] |
@@ -32,9 +34,11 @@ pub mod headers;
 pub mod im;
 pub mod message;
 pub mod presence;
+pub mod pstn;
 pub mod register;
 pub mod registrar;
 pub mod sanity;
+pub mod teams_calls;
 pub mod teams_side;
 pub mod transaction;
 pub mod transport;
@@ -47,4 +51,5 @@ pub use directory::{CoreDirectory, MemoryDirectory, SipDirectory, SipUser};
 pub use driver::{SipHandle, SipServer};
 pub use engine::{Engine, EngineEvent, SipConfig};
 pub use message::{Method, SipMessage, StartLine};
+pub use teams_calls::{TeamsCallStart, TeamsCallUpdate, TeamsCalls};
 pub use teams_side::{SfbState, TeamsAnswer, TeamsSide};

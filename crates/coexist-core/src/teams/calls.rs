@@ -4,6 +4,8 @@
 //! while ringing, transfer once connected; R5.4 on interop calls. Live calls
 //! are kept in memory; their events are durable like every event.
 
+mod sfb;
+
 use super::ports::SfbCall;
 use super::writer::Op;
 use super::{Result, Teams, TeamsError, new_id, party, route_new};
@@ -124,6 +126,9 @@ pub struct Call {
     pub forwarded_from: Option<String>,
     /// The call this one continues after a transfer.
     pub transferred_from: Option<String>,
+    /// Where an sfb party was sent by a transfer (its client calls there
+    /// itself: a REFER, R3.6).
+    pub transferred_to: Option<String>,
     /// The call this one escalates.
     pub escalated_from: Option<String>,
     /// The chat it was placed from (its routing, R4.1).
@@ -264,6 +269,7 @@ impl Teams {
             created_at: self.now(),
             forwarded_from: None,
             transferred_from: leg.transferred_from,
+            transferred_to: None,
             escalated_from: leg.escalated_from,
             chat_id: leg.chat_id,
             screen_sharing: false,
@@ -379,70 +385,6 @@ impl Teams {
         if call.from_client == Client::Sfb || call.to_client != Some(Client::Teams) {
             self.sfb.call_changed(&call);
         }
-        Ok(call)
-    }
-
-    /// The sfb side's entry point for an INVITE from `from`'s sfb client
-    /// (R3.6) that lands on teams: every live teams connection of the
-    /// callee rings; their answer reaches the sfb side through
-    /// `SfbDelivery::call_changed`.
-    pub async fn place_call_from_sfb(
-        self: &Arc<Self>,
-        from: &str,
-        to: &str,
-        sdp: String,
-    ) -> Result<Call> {
-        self.start_call(from, Client::Sfb, to, sdp, Leg::default())
-            .await
-    }
-
-    /// The sfb side reports a call it rings for a teams caller (or the
-    /// phone network does): answered with its SDP, rejected, failed or
-    /// ended. The teams parties get the `call` event.
-    pub async fn record_sfb_call(&self, id: &str, progress: SfbCallProgress) -> Result<Call> {
-        let call = {
-            let mut calls = self.calls_lock();
-            let entry = calls
-                .get_mut(id)
-                .filter(|e| e.call.to_client != Some(Client::Teams))
-                .ok_or_else(|| TeamsError::not_found("call", id))?;
-            let call = &mut entry.call;
-            match (progress, call.state) {
-                (_, CallState::Ended) => {
-                    return Err(TeamsError::CallState("the call has ended".into()));
-                }
-                (SfbCallProgress::Answered { sdp }, CallState::Ringing) => {
-                    call.state = CallState::Connected;
-                    call.answer_sdp = Some(sdp);
-                }
-                (SfbCallProgress::Answered { .. }, CallState::Connected) => {
-                    return Err(TeamsError::CallState(
-                        "the call was answered already".into(),
-                    ));
-                }
-                (SfbCallProgress::Rejected, _) => {
-                    call.state = CallState::Ended;
-                    call.end_reason = Some("rejected".into());
-                }
-                (SfbCallProgress::Failed, _) => {
-                    call.state = CallState::Ended;
-                    call.end_reason = Some("failed".into());
-                }
-                (SfbCallProgress::Ended, _) => {
-                    call.state = CallState::Ended;
-                    call.end_reason = Some("hangup".into());
-                }
-            }
-            entry.generation += 1;
-            entry.call.clone()
-        };
-        let change = match call.state {
-            CallState::Connected => "connected",
-            _ => "ended",
-        };
-        self.writer
-            .write(vec![call_event(call.teams_parties(), change, &call)])
-            .await?;
         Ok(call)
     }
 
@@ -589,18 +531,26 @@ impl Teams {
             )
         };
         // Route first: a refused transfer leaves the call as it was.
-        self.route_call(&other, other_client, &request.to)?;
-        self.change_call(me, id, |call| {
-            if call.state != CallState::Connected {
-                return Err(TeamsError::CallState(
-                    "the call is no longer connected".into(),
-                ));
-            }
-            call.state = CallState::Ended;
-            call.end_reason = Some("transferred".into());
-            Ok("ended")
-        })
-        .await?;
+        let (target, _, _) = self.route_call(&other, other_client, &request.to)?;
+        // An sfb party is sent on by its own client (a REFER): the SIP edge
+        // does it when this call ends with `transferred_to`.
+        let refer = (other_client == Client::Sfb).then_some(target);
+        let ended = self
+            .change_call(me, id, |call| {
+                if call.state != CallState::Connected {
+                    return Err(TeamsError::CallState(
+                        "the call is no longer connected".into(),
+                    ));
+                }
+                call.state = CallState::Ended;
+                call.end_reason = Some("transferred".into());
+                call.transferred_to.clone_from(&refer);
+                Ok("ended")
+            })
+            .await?;
+        if refer.is_some() {
+            return Ok(ended);
+        }
         let leg = Leg {
             transferred_from: Some(id.to_owned()),
             ..Leg::default()
