@@ -499,6 +499,29 @@ fn r4_2_a_grant_change_mid_conversation_refuses_the_next_message_with_the_new_th
             .contains("ClientDisabledByMode (R2.1)"),
     );
 
+    // The other direction: an sfb reply inside its R4.3 session follows
+    // the conversation to teams, which a grant has since made impossible
+    // (frank's teams client no longer chats): refused with R4.2's code.
+    let frank = person(&server, "frank", Mode::Islands, json!({}));
+    let gail = person(&server, "gail", Mode::SfBWithTeamsCollab, json!({}));
+    let gail_port = free_port();
+    assert!(sfb.register(&gail, gail_port));
+    let f = login(&server, &frank);
+    let created = chat(&server, &f, &[&gail]);
+    let id = expect(&created, 201)["id"].as_str().unwrap().to_owned();
+    let inbox = sfb.inbox(gail_port, 1);
+    expect(&send(&server, &f, &id, "before frank moves"), 201);
+    assert_eq!(received_messages(&inbox.finish().1).len(), 1);
+    expect(&server::grant(&server, &frank, json!("SfBOnly")), 200);
+    let answered = sfb.im(&gail, &frank, "text/plain", "a reply in the session");
+    assert_eq!(answered.status, Some(403), "{answered:?}");
+    assert!(
+        answered
+            .warning
+            .unwrap_or_default()
+            .contains("ThreadDisabled (R4.2)"),
+    );
+
     // (inferred) a native thread bob → dave, then dave moves to SfBOnly.
     let b = login(&server, &bob);
     let created = chat(&server, &b, &[&dave]);

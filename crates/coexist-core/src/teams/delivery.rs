@@ -254,15 +254,28 @@ impl Teams {
                     .max_by(|a, b| a.created_at.cmp(&b.created_at))
                     .cloned()
             };
-            match existing.filter(|t| self.continuation(t, &sender).is_none()) {
-                Some(thread) => thread,
-                None if method.is_none() => {
+            let blocked = existing
+                .as_ref()
+                .and_then(|t| self.continuation(t, &sender));
+            match (existing, blocked) {
+                (Some(thread), None) => thread,
+                // R4.3 then R4.2: the reply would follow its conversation,
+                // which is no longer possible (a grant changed meanwhile).
+                (Some(_), Some((verdict, refusal))) if method.is_none() => {
+                    return Err(TeamsError::Refused {
+                        refusal,
+                        upn: None,
+                        replaced_by: None,
+                        rules: verdict.trail.to_string(),
+                    });
+                }
+                _ if method.is_none() => {
                     return Err(TeamsError::invalid(
                         "to",
                         "this lands on the recipient's sfb client: the SIP edge delivers it",
                     ));
                 }
-                None => {
+                _ => {
                     let method = method.unwrap_or(coexist_policy::Method::Interop);
                     let thread = Thread {
                         id: new_id("19:"),
