@@ -22,9 +22,13 @@ impl TeamsPort {
     }
 }
 
-/// A MESSAGE body as the plain text R5.1 allows across clients; `Err` is
-/// the SIP refusal for what cannot be carried (R5.2: no files).
-fn plain_text(content_type: &str, body: &[u8]) -> Result<String, TeamsAnswer> {
+/// RFC 3994: "is typing" indications travel as MESSAGEs of this type.
+const IS_COMPOSING: &str = "application/im-iscomposing+xml";
+
+/// A MESSAGE body as the plain text R5.1 allows across clients; `Ok(None)`
+/// for a typing indication (RFC 3994: nothing to keep, taken with a 200);
+/// `Err` is the SIP refusal for what cannot be carried (R5.2: no files).
+fn plain_text(content_type: &str, body: &[u8]) -> Result<Option<String>, TeamsAnswer> {
     let media = content_type
         .split(';')
         .next()
@@ -34,6 +38,7 @@ fn plain_text(content_type: &str, body: &[u8]) -> Result<String, TeamsAnswer> {
     let kind = match media.as_str() {
         "text/plain" | "" => ContentType::Text,
         "text/html" => ContentType::Html,
+        IS_COMPOSING => return Ok(None),
         _ => {
             let refusal = Refusal::new(RefusalCode::AttachmentNotAllowedOnInterop, RuleId::R5_2);
             return Err(TeamsAnswer::Refused {
@@ -51,7 +56,7 @@ fn plain_text(content_type: &str, body: &[u8]) -> Result<String, TeamsAnswer> {
     // A pager-mode body often ends with a line break (sipp's does; some
     // clients add one): not part of what the person wrote.
     let text = text.trim_end_matches(['\r', '\n']);
-    Ok(coexist_core::teams::to_plain_text(kind, text))
+    Ok(Some(coexist_core::teams::to_plain_text(kind, text)))
 }
 
 /// A teams-side error as the MESSAGE's final response.
@@ -84,7 +89,8 @@ impl TeamsSide for TeamsPort {
         body: bytes::Bytes,
     ) -> TeamsAnswer {
         let text = match plain_text(content_type, &body) {
-            Ok(text) => text,
+            Ok(Some(text)) => text,
+            Ok(None) => return TeamsAnswer::Accepted,
             Err(answer) => return answer,
         };
         match self.teams.receive_sfb_message(from, to, &text).await {
@@ -126,5 +132,49 @@ impl TeamsSide for TeamsPort {
                 tracing::warn!(upn = %state.upn, "sfb presence to teams: {e}");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn r5_1_sip_bodies_become_the_plain_text_teams_keeps() {
+        assert_eq!(
+            plain_text("text/plain;charset=UTF-8", b"hello\r\n").unwrap(),
+            Some("hello".to_owned())
+        );
+        assert_eq!(
+            plain_text("TEXT/HTML", b"<b>Ship</b> it").unwrap(),
+            Some("Ship it".to_owned())
+        );
+        assert_eq!(plain_text("", b"bare").unwrap(), Some("bare".to_owned()));
+        // RFC 3994: a typing indication is taken, not kept.
+        assert_eq!(plain_text(IS_COMPOSING, b"<isComposing/>").unwrap(), None);
+    }
+
+    #[test]
+    fn r5_2_files_are_refused_with_the_code_and_bad_text_is_400() {
+        let Err(TeamsAnswer::Refused {
+            status, warning, ..
+        }) = plain_text("text/x-msmsgsinvite", b"Application-Name: File Transfer")
+        else {
+            panic!("a file transfer invitation must be refused");
+        };
+        assert_eq!(status, 415);
+        let warning = warning.unwrap();
+        assert!(
+            warning.starts_with("399 coexist \"AttachmentNotAllowedOnInterop (R5.2)"),
+            "{warning}"
+        );
+        let Err(TeamsAnswer::Refused {
+            status, warning, ..
+        }) = plain_text("text/plain", &[0xff, 0xfe])
+        else {
+            panic!("bytes that are not UTF-8 are refused");
+        };
+        assert_eq!((status, warning), (400, None));
     }
 }
