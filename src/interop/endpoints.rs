@@ -17,7 +17,15 @@ pub struct Endpoint {
     pub last_seen_ms: u64,
     /// Whether a live binding is an IP phone (R6.3).
     pub has_phone: bool,
+    /// When what was pending for them was last made due (ms since the
+    /// epoch).
+    pub due_at_ms: u64,
 }
+
+/// While a user stays registered, what is still pending for them (a
+/// delivery their client did not answer) is due again at most this often,
+/// on a registration refresh or a PUBLISH.
+pub const RETRY_WHILE_LIVE: Duration = Duration::from_secs(30);
 
 /// The map of [`Endpoint`]s, by UPN.
 #[derive(Debug, Default)]
@@ -40,33 +48,34 @@ impl Endpoints {
     }
 
     /// Records a report: live until `until` (none: no binding left).
-    /// True when this makes `upn` live and they were not (a first
-    /// registration, or the first since the last one lapsed): what was
-    /// pending for them is due.
+    /// True when what was pending for `upn` is due: this makes them live
+    /// and they were not (a first registration, or the first since the
+    /// last one lapsed), or they stay live and it was last due
+    /// [`RETRY_WHILE_LIVE`] ago or more.
     pub fn report(&self, upn: &str, until: Option<Duration>, has_phone: bool) -> bool {
-        let now = now_ms();
-        let endpoint = Endpoint {
+        self.report_at(now_ms(), upn, until, has_phone)
+    }
+
+    fn report_at(&self, now: u64, upn: &str, until: Option<Duration>, has_phone: bool) -> bool {
+        let mut endpoint = Endpoint {
             registered_until_ms: until.map(|u| u.as_millis() as u64).unwrap_or(0),
             last_seen_ms: now,
             has_phone,
+            due_at_ms: 0,
         };
         let live = endpoint.registered_until_ms > now;
         let mut map = self.lock();
-        let was_live = match map.get_mut(upn) {
-            Some(existing) => {
-                let was = existing.registered_until_ms > now;
-                *existing = endpoint;
-                was
-            }
-            None => {
-                map.insert(upn.into(), endpoint);
-                false
-            }
-        };
+        let (was_live, due_at) = map
+            .get(upn)
+            .map_or((false, 0), |e| (e.registered_until_ms > now, e.due_at_ms));
+        let due = live
+            && (!was_live || now.saturating_sub(due_at) >= RETRY_WHILE_LIVE.as_millis() as u64);
+        endpoint.due_at_ms = if due { now } else { due_at };
+        map.insert(upn.into(), endpoint);
         if live != was_live {
             self.generation.fetch_add(1, Ordering::Relaxed);
         }
-        live && !was_live
+        due
     }
 
     /// Changes whenever the set of live users may have changed.
@@ -138,5 +147,21 @@ mod tests {
         assert!(endpoints.report("a@x.test", in_a_minute(), true));
         assert!(endpoints.get("a@x.test").is_some_and(|e| e.has_phone));
         assert_eq!(endpoints.last_seen("b@x.test"), None);
+    }
+
+    #[test]
+    fn while_live_pending_deliveries_are_due_again_every_retry_period() {
+        let endpoints = Endpoints::default();
+        let now = now_ms();
+        let until = Some(Duration::from_millis(now + 3_600_000));
+        let period = RETRY_WHILE_LIVE.as_millis() as u64;
+        assert!(endpoints.report_at(now, "a@x.test", until, false));
+        assert!(!endpoints.report_at(now + 1_000, "a@x.test", until, false));
+        assert!(!endpoints.report_at(now + period - 1, "a@x.test", until, false));
+        assert!(endpoints.report_at(now + period, "a@x.test", until, false));
+        assert!(!endpoints.report_at(now + period + 1, "a@x.test", until, false));
+        // Gone, then back: due at once.
+        assert!(!endpoints.report_at(now + period + 2, "a@x.test", None, false));
+        assert!(endpoints.report_at(now + period + 3, "a@x.test", until, false));
     }
 }

@@ -100,12 +100,13 @@ impl TeamsSide for TeamsPort {
     }
 
     fn sfb_presence(&self, state: SfbState) {
-        let back = self
+        let due = self
             .endpoints
             .report(&state.upn, state.registered_until, state.has_phone);
-        if back {
+        if due {
             // Nothing lost: what waited for this user's sfb client (while
-            // they were away, or before a restart) goes out now, in order.
+            // they were away, before a restart, or unanswered by their
+            // client) goes out now, in order.
             let teams = self.teams.clone();
             let upn = state.upn.clone();
             tokio::spawn(async move {
