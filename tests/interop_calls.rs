@@ -1,7 +1,7 @@
 //! Calls across clients through the real binary (issue 6): a teams client
 //! (HTTP + WebSocket) calling sfb clients (sipp) through the B2BUA, on the
 //! table 1b cells (Islands and TeamsOnly originators on teams, an SfB*
-//! recipient: sfb, interop), with ringing, answer (SDP both ways), reject,
+//! recipient: sfb, interop), with ringing (180: `alerting`), answer (SDP both ways), reject,
 //! hang-up both ways, CANCEL, transfer (REFER) and forwarding (R3.6); a
 //! refused cell (R3.2) and R5.4 on the connected interop call.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -20,12 +20,15 @@ use teams_support::{Events, login, world};
 fn r3_6_teams_callers_ring_sfb_callees_answer_reject_hang_up_cancel_transfer_forward() {
     let (dir, s) = world(&[]);
     let sipp = Sipp::new(&s, dir.path());
-    let carol_port = free_port();
-    sipp.register("carol@contoso.test", carol_port);
     let alice = login(&s, "alice@contoso.test");
     let bob = login(&s, "bob@contoso.test");
     let mut alices = Events::open(&s, &alice, None);
     let mut bobs = Events::open(&s, &bob, None);
+    // No sfb client registered: the call fails at once (480), it does not ring on.
+    let id = call_id(&place(&s, &bob, "carol@contoso.test"));
+    assert_eq!(until(&mut bobs, Some(&id), "ended")["end_reason"], "failed");
+    let carol_port = free_port();
+    sipp.register("carol@contoso.test", carol_port);
     let alice_rings = [
         ("caller", "alice@contoso.test"),
         ("offer", "o=teamscaller"),
@@ -40,6 +43,11 @@ fn r3_6_teams_callers_ring_sfb_callees_answer_reject_hang_up_cancel_transfer_for
     assert_eq!(placed.body["to_client"], "sfb");
     assert_eq!(placed.body["method"], "interop");
     assert_eq!(until(&mut alices, Some(&id), "ringing")["state"], "ringing");
+    // carol's 180: alice hears her sfb client ring.
+    assert_eq!(
+        until(&mut alices, Some(&id), "alerting")["state"],
+        "ringing"
+    );
     let connected = until(&mut alices, Some(&id), "connected");
     assert!(
         connected["answer_sdp"]

@@ -202,4 +202,11 @@ fn r6_a_tenant_pstn_gateway_carries_calls_in_and_out_by_the_rules() {
     .succeeds();
     callee.succeeds();
     assert!(s.stop().success());
+
+    // The gateway is kept: a restart still has it.
+    let s = server::Server::start(&dir.path().join("data"));
+    let peers = s.admin("GET", "/v1/tenants/contoso/peers", None);
+    let peers = &expect(&peers, 200)["peers"];
+    assert_eq!(peers[0]["kind"], "pstn");
+    assert_eq!(peers[0]["address"], format!("127.0.0.1:{gateway}"));
 }

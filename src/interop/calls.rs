@@ -148,7 +148,7 @@ impl CallBridge {
         tokio::spawn(async move {
             while let Some(event) = port.events.recv().await {
                 let progress = match event {
-                    CallEvent::Ringing => continue,
+                    CallEvent::Ringing => SfbCallProgress::Alerting,
                     CallEvent::Answered(sdp) => SfbCallProgress::Answered {
                         sdp: String::from_utf8_lossy(&sdp).into_owned(),
                     },
@@ -166,7 +166,10 @@ impl CallBridge {
                         continue;
                     }
                 };
-                let last = !matches!(progress, SfbCallProgress::Answered { .. });
+                let last = !matches!(
+                    progress,
+                    SfbCallProgress::Answered { .. } | SfbCallProgress::Alerting
+                );
                 if last {
                     let mut links = inner.links();
                     if links.port.get(&id) == Some(&port.id) {

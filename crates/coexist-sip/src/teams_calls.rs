@@ -14,7 +14,7 @@
 //!
 //! Mid-call media (issue 5's question): the teams side has no way to
 //! renegotiate a session, so a re-INVITE or UPDATE is answered by
-//! [`Engine::media_answer`]: a refresh (no SDP, or the same session
+//! `Engine::media_answer`: a refresh (no SDP, or the same session
 //! version, RFC 3264 §8) gets 200 with the teams SDP; screen sharing is
 //! refused by R5.4 (403); any other change gets 488 with a `Warning` that
 //! says why.

@@ -66,6 +66,9 @@ pub struct TargetRequest {
 /// What the sfb side reports about a call it rings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SfbCallProgress {
+    /// The callee's sfb client rings (a 180): the teams caller gets an
+    /// `alerting` event; the call stays `ringing`.
+    Alerting,
     /// Answered, with the SDP answer.
     Answered {
         /// The SDP answer.
@@ -497,7 +500,10 @@ impl Teams {
 
     /// A party of a connected call hands the other party to `to`: this call
     /// ends (`transferred`) and a new one rings from the other party,
-    /// routed from the client they are on (R3.6). Returns the new call.
+    /// routed from the client they are on (R3.6). Returns the new call —
+    /// except when the other party is on sfb: its own client places the new
+    /// call (the SIP edge sends it a REFER), so this returns the ended call
+    /// with `transferred_to` set.
     pub async fn transfer_call(
         self: &Arc<Self>,
         me: &str,

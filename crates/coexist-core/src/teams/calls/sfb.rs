@@ -99,6 +99,9 @@ impl Teams {
     /// phone network does): answered with its SDP, rejected, failed or
     /// ended. The teams parties get the `call` event.
     pub async fn record_sfb_call(&self, id: &str, progress: SfbCallProgress) -> Result<Call> {
+        if progress == SfbCallProgress::Alerting {
+            return self.sfb_callee_alerting(id).await;
+        }
         let call = {
             let mut calls = self.calls_lock();
             // The sfb (or phone) party: the callee of a teams caller, or
@@ -111,6 +114,9 @@ impl Teams {
                 .ok_or_else(|| TeamsError::not_found("call", id))?;
             let call = &mut entry.call;
             match (progress, call.state) {
+                (SfbCallProgress::Alerting, _) => {
+                    return Err(TeamsError::CallState("the call no longer rings".into()));
+                }
                 (_, CallState::Ended) => {
                     return Err(TeamsError::CallState("the call has ended".into()));
                 }
@@ -161,6 +167,24 @@ impl Teams {
             // Its caller is on sfb too (a call forwarded from teams to sfb).
             self.sfb.call_changed(&call);
         }
+        Ok(call)
+    }
+
+    /// A 180 from the sfb callee of a teams caller: `alerting` for the
+    /// teams caller while the call still rings.
+    async fn sfb_callee_alerting(&self, id: &str) -> Result<Call> {
+        let call = self
+            .calls_lock()
+            .get(id)
+            .map(|e| e.call.clone())
+            .filter(|c| c.to_client != Some(Client::Teams))
+            .ok_or_else(|| TeamsError::not_found("call", id))?;
+        if call.state != CallState::Ringing {
+            return Err(TeamsError::CallState("the call no longer rings".into()));
+        }
+        self.writer
+            .write(vec![call_event(call.teams_parties(), "alerting", &call)])
+            .await?;
         Ok(call)
     }
 }
