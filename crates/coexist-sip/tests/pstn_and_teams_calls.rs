@@ -141,3 +141,83 @@ fn r6_1_a_gateway_call_needs_no_credentials_but_must_come_from_the_gateway() {
         ("+15550001", "bob@contoso.test", true)
     );
 }
+
+const SDP_B: &str = "v=0\r\no=bob 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 41000 RTP/AVP 0\r\n";
+
+#[test]
+fn r3_6_r5_4_an_sfb_callee_of_a_teams_caller_refreshes_but_cannot_renegotiate_and_transfers_by_refer()
+ {
+    use coexist_sip::CallEvent;
+    let mut lab = Lab::new();
+    let bob = Ua::new("bob", 7021).registered(&mut lab);
+    let now = lab.now;
+    lab.engine.port_place_call(
+        now,
+        9,
+        "teams@contoso.test",
+        "bob@contoso.test",
+        SDP_A.into(),
+    );
+    lab.advance(std::time::Duration::from_millis(1));
+    let invite = lab.take(bob.addr).remove(0);
+    let mut ok = invite.response(200, "OK", Some("bobtag"));
+    ok.push("Contact", format!("<{}>", bob.contact()));
+    ok.set_body("application/sdp", SDP_B);
+    lab.send(bob.addr, &ok);
+    assert_eq!(lab.take(bob.addr)[0].method(), Some(Method::Ack));
+    let _ = lab.engine.take_events();
+    let mut cseq = 1;
+    let mut in_dialog = |lab: &mut Lab, method: Method, body: Option<&str>| {
+        cseq += 1;
+        let mut request = SipMessage::request(method.clone(), "sip:coexist@127.0.0.1:5060");
+        request.push(
+            "Via",
+            format!("SIP/2.0/UDP {};branch=z9hG4bKmid{cseq};rport", bob.addr),
+        );
+        request.push("From", ok.header("To").unwrap().to_owned());
+        request.push("To", invite.header("From").unwrap().to_owned());
+        request.push("Call-ID", invite.call_id().unwrap().to_owned());
+        request.push("CSeq", format!("{cseq} {method}"));
+        request.push("Max-Forwards", "70");
+        request.push("Refer-To", "<sip:dave@contoso.test>");
+        if let Some(body) = body {
+            request.set_body("application/sdp", body.to_owned());
+        }
+        lab.send(bob.addr, &request);
+        lab.response(bob.addr)
+    };
+    // A refresh (the same o= line): 200 with the teams SDP.
+    let refresh = in_dialog(&mut lab, Method::Invite, Some(SDP_B));
+    assert_eq!(refresh.status(), Some(200));
+    assert_eq!(&refresh.body[..], SDP_A.as_bytes());
+    // A new offer: 488, with a Warning that says why.
+    let changed = SDP_B.replace("o=bob 2 2", "o=bob 2 3");
+    let refused = in_dialog(&mut lab, Method::Invite, Some(&changed));
+    assert_eq!(refused.status(), Some(488));
+    assert!(refused.header("Warning").unwrap().contains("renegotiate"));
+    // R5.4: screen sharing.
+    let sharing = format!("{changed}m=video 9 RTP/AVP 34\r\na=content:slides\r\n");
+    let refused = in_dialog(&mut lab, Method::Invite, Some(&sharing));
+    assert_eq!(refused.status(), Some(403));
+    assert!(
+        refused
+            .header("Warning")
+            .unwrap()
+            .contains("ScreenSharingNotAllowedOnInterop (R5.4)")
+    );
+    // REFER: 202, and the port hears the transfer (R3.6).
+    assert_eq!(in_dialog(&mut lab, Method::Refer, None).status(), Some(202));
+    assert_eq!(
+        lab.engine.take_events(),
+        vec![EngineEvent::Call {
+            id: 9,
+            event: CallEvent::Transfer("dave@contoso.test".into())
+        }]
+    );
+    // The teams side ends the call: NOTIFY 200 for the REFER, then BYE.
+    let now = lab.now;
+    lab.engine.port_hangup(now, 9);
+    lab.advance(std::time::Duration::from_millis(1));
+    let sent: Vec<Option<Method>> = lab.take(bob.addr).iter().map(SipMessage::method).collect();
+    assert_eq!(sent, vec![Some(Method::Notify), Some(Method::Bye)]);
+}
