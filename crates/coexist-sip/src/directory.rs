@@ -2,13 +2,14 @@
 //! ([`SipDirectory`]), with an in-memory implementation for tests and an
 //! adapter over `coexist_core::Directory` for the server.
 
+use crate::transport::{Peer, Transport};
 use coexist_policy::pstn::{LegacyCalling, PstnCallee, PstnCaller};
 use coexist_policy::{
     Client, Enablement, FederationSettings, FederationSide, Homing, Mode, Outcome, Reach,
     Recipient, Refusal, RefusalCode, RuleId, Topology, check_federation,
 };
 use std::collections::HashMap;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
 /// A user as the SIP edge sees it.
@@ -61,8 +62,8 @@ pub trait SipDirectory: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
-    /// The address of `tenant`'s PSTN gateway, if it has one.
-    fn pstn_gateway_of(&self, _tenant: &str) -> Option<SocketAddr> {
+    /// Where `tenant`'s PSTN gateway is reached, if it has one.
+    fn pstn_gateway_of(&self, _tenant: &str) -> Option<Peer> {
         None
     }
 
@@ -83,13 +84,41 @@ pub trait SipDirectory: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
-/// A peer's `host:port` as the address it sends from: an IP literal, or a
-/// name resolved once (`localhost`). Gateways are matched on it (R6).
+/// A peer's `host:port` as a socket address: an IP literal (or
+/// `localhost`). Host names are not resolved here (the engine does no I/O):
+/// a PSTN gateway is configured by its IP address.
 pub fn peer_address(address: &str) -> Option<SocketAddr> {
-    address
-        .parse()
-        .ok()
-        .or_else(|| address.to_socket_addrs().ok()?.find(SocketAddr::is_ipv4))
+    if let Ok(addr) = address.parse() {
+        return Some(addr);
+    }
+    let (host, port) = address.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    host.eq_ignore_ascii_case("localhost")
+        .then(|| SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// Whether a request from `source` comes from the peer at `address` over
+/// `transport`: the same IP and port over UDP; the same IP over TCP (its
+/// connections come from any port).
+fn sent_by(address: &str, transport: &str, source: SocketAddr) -> bool {
+    peer_address(address).is_some_and(|peer| {
+        peer.ip() == source.ip()
+            && (transport.eq_ignore_ascii_case("tcp") || peer.port() == source.port())
+    })
+}
+
+/// Where requests to the peer at `address` over `transport` go.
+fn peer_of(address: &str, transport: &str) -> Option<Peer> {
+    let addr = peer_address(address)?;
+    Some(if transport.eq_ignore_ascii_case("tcp") {
+        Peer {
+            transport: Transport::Tcp,
+            addr,
+            conn: None,
+        }
+    } else {
+        Peer::udp(addr)
+    })
 }
 
 /// PSTN gateways (tenant → address) and numbers (number → UPN).
@@ -188,8 +217,8 @@ impl SipDirectory for MemoryDirectory {
             .map(|(t, _)| t.clone())
     }
 
-    fn pstn_gateway_of(&self, tenant: &str) -> Option<SocketAddr> {
-        self.pstn().0.get(tenant).copied()
+    fn pstn_gateway_of(&self, tenant: &str) -> Option<Peer> {
+        self.pstn().0.get(tenant).copied().map(Peer::udp)
     }
 
     fn number_owner(&self, number: &str) -> Option<SipUser> {
@@ -298,20 +327,18 @@ impl SipDirectory for CoreDirectory {
         let state = self.inner.read();
         let tenant = state.tenants().find(|t| {
             state.peers_of(&t.name).any(|p| {
-                p.kind == coexist_core::PeerKind::Pstn && peer_address(&p.address) == Some(source)
+                p.kind == coexist_core::PeerKind::Pstn && sent_by(&p.address, &p.transport, source)
             })
         });
         tenant.map(|t| t.name.clone())
     }
 
-    fn pstn_gateway_of(&self, tenant: &str) -> Option<SocketAddr> {
+    fn pstn_gateway_of(&self, tenant: &str) -> Option<Peer> {
         let state = self.inner.read();
-        let gateway = state
+        state
             .peers_of(tenant)
-            .find(|p| p.kind == coexist_core::PeerKind::Pstn)
-            .map(|p| p.address.clone());
-        drop(state);
-        gateway.as_deref().and_then(peer_address)
+            .filter(|p| p.kind == coexist_core::PeerKind::Pstn)
+            .find_map(|p| peer_of(&p.address, &p.transport))
     }
 
     fn number_owner(&self, number: &str) -> Option<SipUser> {
@@ -377,5 +404,25 @@ impl SipDirectory for CoreDirectory {
             )),
             _ => Reach::InTenant(from.topology),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::{peer_address, sent_by};
+    use std::net::SocketAddr;
+
+    #[test]
+    fn r6_a_gateway_is_known_by_its_ip_and_over_udp_its_port() {
+        let at = |s: &str| s.parse::<SocketAddr>().ok();
+        assert_eq!(peer_address("127.0.0.1:5070"), at("127.0.0.1:5070"));
+        assert_eq!(peer_address("localhost:5070"), at("127.0.0.1:5070"));
+        assert_eq!(peer_address("gw.contoso.test:5060"), None, "no DNS here");
+        let from = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(sent_by("127.0.0.1:5070", "udp", from("127.0.0.1:5070")));
+        assert!(!sent_by("127.0.0.1:5070", "udp", from("127.0.0.1:5071")));
+        assert!(!sent_by("127.0.0.1:5070", "udp", from("127.0.0.2:5070")));
+        assert!(sent_by("127.0.0.1:5070", "tcp", from("127.0.0.1:40123")));
     }
 }

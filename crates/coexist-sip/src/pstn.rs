@@ -12,8 +12,12 @@
 //!   A request to a number whose From is not one of our users and that does
 //!   not come from a gateway is refused 403.
 //!
-//! `tel:` Request-URIs are refused 416 by the sanity checks before they get
-//! here; gateways are expected to send `sip:` URIs with `user=phone`.
+//! A gateway is known by its IP address (host names are not resolved by
+//! the SIP edge): over UDP its requests must come from its `host:port`;
+//! over TCP (`"transport": "tcp"`) from its IP, since connections come
+//! from any port. `tel:` Request-URIs are refused 416 by the sanity checks
+//! before they get here; gateways are expected to send `sip:` URIs with
+//! `user=phone`.
 
 use crate::engine::Engine;
 use crate::headers::{NameAddr, SipUri};
@@ -53,12 +57,14 @@ impl Engine {
     ) -> Option<(String, (String, Peer))> {
         let tenant = self.directory.user(from_upn)?.tenant;
         let gateway = self.directory.pstn_gateway_of(&tenant)?;
+        let transport = match gateway.transport {
+            crate::transport::Transport::Tcp => ";transport=tcp",
+            crate::transport::Transport::Udp => "",
+        };
+        let at = gateway.addr;
         Some((
-            format!("{number}@{gateway}"),
-            (
-                format!("sip:{number}@{gateway};user=phone"),
-                Peer::udp(gateway),
-            ),
+            format!("{number}@{at}"),
+            (format!("sip:{number}@{at};user=phone{transport}"), gateway),
         ))
     }
 
