@@ -23,7 +23,7 @@ use coexist_core::teams::ports::SfbCall;
 use coexist_core::teams::{Call, CallState, SfbCallProgress};
 use coexist_core::{Teams, TeamsError};
 use coexist_sip::{CallEvent, SipHandle, TeamsCallStart, TeamsCallUpdate, TeamsCalls};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// The bridge between teams calls and SIP calls.
@@ -49,6 +49,9 @@ struct Links {
     by_engine: HashMap<u64, String>,
     /// Changes of calls from sfb seen before their link was made.
     early: HashMap<String, Call>,
+    /// SIP calls whose caller hung up (CANCEL) before the teams side
+    /// answered `call_from_sfb`.
+    gone: HashSet<u64>,
 }
 
 impl Inner {
@@ -248,18 +251,22 @@ impl TeamsCalls for TeamsCallsPort {
         };
         match placed {
             Ok(call) => {
-                let early = {
+                let (early, gone) = {
                     let mut links = self.0.links();
                     links.sfb.insert(call.id.clone(), id);
                     links.by_engine.insert(id, call.id.clone());
-                    links.early.remove(&call.id)
+                    (links.early.remove(&call.id), links.gone.remove(&id))
                 };
-                if let Some(changed) = early {
+                if gone {
+                    // The caller gave up while the teams side placed it.
+                    self.sfb_ended(id);
+                } else if let Some(changed) = early {
                     self.0.update_sfb_caller(id, &changed);
                 }
                 TeamsCallStart::Ringing
             }
             Err(error) => {
+                self.0.links().gone.remove(&id);
                 let warning = match &error {
                     TeamsError::Refused { refusal, .. } => {
                         Some(coexist_sip::engine::warning(*refusal))
@@ -280,7 +287,15 @@ impl TeamsCalls for TeamsCallsPort {
     }
 
     fn sfb_ended(&self, id: u64) {
-        let Some(call_id) = self.0.links().by_engine.get(&id).cloned() else {
+        let call_id = {
+            let mut links = self.0.links();
+            let call_id = links.by_engine.get(&id).cloned();
+            if call_id.is_none() {
+                links.gone.insert(id);
+            }
+            call_id
+        };
+        let Some(call_id) = call_id else {
             return;
         };
         let Some(teams) = self.0.teams() else { return };
