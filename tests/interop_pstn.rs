@@ -61,7 +61,7 @@ fn r6_a_tenant_pstn_gateway_carries_calls_in_and_out_by_the_rules() {
     // R6.1 TeamsOnly → teams. olga's sfb registration is an IP phone that
     // must not ring (R6.3): a socket on its contact port hears nothing.
     let phone_port = free_port();
-    sipp.register("olga@contoso.test", phone_port);
+    sipp.register_phone("olga@contoso.test", phone_port);
     let phone = std::net::UdpSocket::bind(("127.0.0.1", phone_port)).unwrap();
     phone.set_nonblocking(true).unwrap();
     let olga = login(&s, "olga@contoso.test");

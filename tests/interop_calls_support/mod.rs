@@ -163,6 +163,15 @@ impl Sipp {
             .succeeds();
     }
 
+    /// Registers `upn`'s SfB IP phone (a Polycom User-Agent, R6.3) at
+    /// 127.0.0.1:`port`.
+    #[track_caller]
+    pub fn register_phone(&self, upn: &str, port: u16) {
+        let inf = self.inject(upn, upn);
+        self.run(scenario("register_phone.xml"), port, Some(inf), &[])
+            .succeeds();
+    }
+
     /// An sfb client answering at `port` (registered there) with a
     /// `tests/sipp` UAS scenario.
     pub fn callee(&self, name: &str, port: u16, keys: &[(&str, &str)]) -> Running {
