@@ -1,7 +1,7 @@
 //! Calls across clients through the real binary (issue 6): a teams client
 //! (HTTP + WebSocket) calling sfb clients (sipp) through the B2BUA, on the
-//! table 1b cells (Islands and TeamsOnly originators on teams, an SfB*
-//! recipient: sfb, interop), with ringing (180: `alerting`), answer (SDP both ways), reject,
+//! table 1b cells (Islands and TeamsOnly originators on teams; recipients
+//! SfBWithTeamsCollab and SfBOnly: sfb, interop), with ringing (180: `alerting`), answer (SDP both ways), reject,
 //! hang-up both ways, CANCEL, transfer (REFER) and forwarding (R3.6); a
 //! refused cell (R3.2) and R5.4 on the connected interop call.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -12,8 +12,8 @@ mod teams_support;
 
 use interop_calls_support::{Sipp, act, call_id, done, free_port, place, until};
 use serde_json::json;
-use server::{expect, problem};
-use teams_support::{Events, login, world};
+use server::{expect, grant, problem, user};
+use teams_support::{Events, PASSWORD, login, world};
 
 /// The next `call` event about `id` with this change.
 #[test]
@@ -148,6 +148,32 @@ fn r3_6_teams_callers_ring_sfb_callees_answer_reject_hang_up_cancel_transfer_for
     let connected = until(&mut alices, Some(&id), "connected");
     assert_eq!(connected["forwarded_from"], "dave@contoso.test");
     done(&s, &alice, &id, "hangup", json!({}));
+    callee.succeeds();
+
+    // 1b, TeamsOnly on teams → SfBOnly: the same through sofia's client.
+    user(
+        &s,
+        "contoso",
+        "sofia@contoso.test",
+        json!({"password": PASSWORD}),
+    );
+    expect(&grant(&s, "sofia@contoso.test", json!("SfBOnly")), 200);
+    let sofia_port = free_port();
+    sipp.register("sofia@contoso.test", sofia_port);
+    let callee = sipp.callee(
+        "uas_answer.xml",
+        sofia_port,
+        &[
+            ("caller", "bob@contoso.test"),
+            ("offer", "o=teamscaller"),
+            ("ruri", "sofia@"),
+        ],
+    );
+    let placed = place(&s, &bob, "sofia@contoso.test");
+    assert_eq!(expect(&placed, 201)["method"], "interop");
+    let id = call_id(&placed);
+    until(&mut bobs, Some(&id), "connected");
+    done(&s, &bob, &id, "hangup", json!({}));
     callee.succeeds();
 
     // A refused cell: an originator homed onprem on teams (R3.2).

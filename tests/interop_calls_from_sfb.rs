@@ -1,6 +1,7 @@
 //! Calls from sfb clients (sipp) to teams clients (HTTP + WebSocket)
-//! through the real binary (issue 6): table 1c cells (Islands and SfB*
-//! originators on sfb, a TeamsOnly recipient: teams, interop) — 100/180
+//! through the real binary (issue 6): table 1c cells (Islands,
+//! SfBWithTeamsCollab and SfBOnly originators on sfb, a TeamsOnly
+//! recipient: teams, interop) and 1a (Islands on sfb → Islands: sfb) — 100/180
 //! while teams rings, answer (SDP both ways, ACK), decline (603), ring
 //! timeout (480), CANCEL (487), hang-up both ways, transfer both ways
 //! (REFER, R3.6), forwarding on teams; a refused cell on SIP (R2.1) with
@@ -11,10 +12,10 @@ mod interop_calls_support;
 mod server;
 mod teams_support;
 
-use interop_calls_support::{ANSWER, Sipp, act, done, incoming, until};
+use interop_calls_support::{ANSWER, Sipp, act, done, free_port, incoming, until};
 use serde_json::json;
-use server::expect;
-use teams_support::{Events, login, world};
+use server::{expect, grant, user};
+use teams_support::{Events, PASSWORD, login, world};
 
 /// The next `call` event with this change (about `id`, when given).
 const ANSWERED: &[(&str, &str)] = &[("answer", "o=teamsanswer")];
@@ -71,6 +72,46 @@ fn r3_6_sfb_callers_ring_teams_callees_answer_decline_cancel_time_out_hang_up() 
         until(&mut bobs, Some(&id), "ended")["end_reason"],
         "no-answer"
     );
+
+    // 1c, SfBOnly on sfb → TeamsOnly: sofia's call rings bob's teams.
+    user(
+        &s,
+        "contoso",
+        "sofia@contoso.test",
+        json!({"password": PASSWORD}),
+    );
+    expect(&grant(&s, "sofia@contoso.test", json!("SfBOnly")), 200);
+    let caller = sipp.caller("uac_bye.xml", "sofia@contoso.test", "bob", ANSWERED);
+    let rings = until(&mut bobs, None, "incoming");
+    assert_eq!(
+        (&rings["from"], &rings["method"]),
+        (&json!("sofia@contoso.test"), &json!("interop"))
+    );
+    let id = rings["id"].as_str().unwrap().to_owned();
+    done(&s, &bob, &id, "answer", json!({"sdp": ANSWER}));
+    caller.succeeds();
+
+    // 1a, Islands on sfb → Islands: lands on alice's sfb client (native,
+    // through the B2BUA), not on teams.
+    let alice_port = free_port();
+    sipp.register("alice@contoso.test", alice_port);
+    let callee = sipp.callee(
+        "uas_answer.xml",
+        alice_port,
+        &[
+            ("caller", "dave@contoso.test"),
+            ("offer", "o=sfbcaller"),
+            ("ruri", "alice@"),
+        ],
+    );
+    sipp.caller(
+        "uac_bye.xml",
+        "dave@contoso.test",
+        "alice",
+        &[("answer", "o=sfbcallee")],
+    )
+    .succeeds();
+    callee.succeeds();
 
     // A refused cell on SIP: a TeamsOnly user's sfb client cannot place
     // calls (R2.1): 403 with the Warning naming the code and rule.

@@ -201,6 +201,15 @@ fn r6_a_tenant_pstn_gateway_carries_calls_in_and_out_by_the_rules() {
     )
     .succeeds();
     callee.succeeds();
+    // R6.4 refusals on SIP, with their Warning: no voice (carol), and a
+    // TeamsOnly user's sfb client (olga) may not call numbers.
+    for (upn, code) in [
+        ("carol@contoso.test", "NoVoice \\(R6.4\\)"),
+        ("olga@contoso.test", "NoPstnOnThisClient \\(R6.4\\)"),
+    ] {
+        sipp.caller("uac_refused.xml", upn, "+15550004", &[("code", code)])
+            .succeeds();
+    }
     assert!(s.stop().success());
 
     // The gateway is kept: a restart still has it.
