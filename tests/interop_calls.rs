@@ -10,10 +10,10 @@ mod interop_calls_support;
 mod server;
 mod teams_support;
 
-use interop_calls_support::{Sipp, act, call_id, done, free_port, place, until};
+use interop_calls_support::{Sipp, act, call_id, done, free_port, person, place, until};
 use serde_json::json;
-use server::{expect, grant, problem, user};
-use teams_support::{Events, PASSWORD, login, world};
+use server::{expect, problem};
+use teams_support::{Events, login, world};
 
 /// The next `call` event about `id` with this change.
 #[test]
@@ -151,13 +151,7 @@ fn r3_6_teams_callers_ring_sfb_callees_answer_reject_hang_up_cancel_transfer_for
     callee.succeeds();
 
     // 1b, TeamsOnly on teams → SfBOnly: the same through sofia's client.
-    user(
-        &s,
-        "contoso",
-        "sofia@contoso.test",
-        json!({"password": PASSWORD}),
-    );
-    expect(&grant(&s, "sofia@contoso.test", json!("SfBOnly")), 200);
+    person(&s, "sofia@contoso.test", "SfBOnly");
     let sofia_port = free_port();
     sipp.register("sofia@contoso.test", sofia_port);
     let callee = sipp.callee(

@@ -12,10 +12,10 @@ mod interop_calls_support;
 mod server;
 mod teams_support;
 
-use interop_calls_support::{ANSWER, Sipp, act, done, free_port, incoming, until};
+use interop_calls_support::{ANSWER, Sipp, act, done, free_port, incoming, person, until};
 use serde_json::json;
-use server::{expect, grant, user};
-use teams_support::{Events, PASSWORD, login, world};
+use server::expect;
+use teams_support::{Events, login, world};
 
 /// The next `call` event with this change (about `id`, when given).
 const ANSWERED: &[(&str, &str)] = &[("answer", "o=teamsanswer")];
@@ -74,13 +74,7 @@ fn r3_6_sfb_callers_ring_teams_callees_answer_decline_cancel_time_out_hang_up() 
     );
 
     // 1c, SfBOnly on sfb → TeamsOnly: sofia's call rings bob's teams.
-    user(
-        &s,
-        "contoso",
-        "sofia@contoso.test",
-        json!({"password": PASSWORD}),
-    );
-    expect(&grant(&s, "sofia@contoso.test", json!("SfBOnly")), 200);
+    person(&s, "sofia@contoso.test", "SfBOnly");
     let caller = sipp.caller("uac_bye.xml", "sofia@contoso.test", "bob", ANSWERED);
     let rings = until(&mut bobs, None, "incoming");
     assert_eq!(

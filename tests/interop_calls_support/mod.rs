@@ -5,7 +5,7 @@
 //! its message log is printed).
 #![allow(dead_code)]
 
-use crate::server::{Answer, Server, expect};
+use crate::server::{Answer, Server, expect, grant, user};
 use crate::teams_support::Events;
 use crate::teams_support::PASSWORD;
 use serde_json::{Value, json};
@@ -248,4 +248,10 @@ pub fn incoming(events: &mut Events) -> String {
 #[track_caller]
 pub fn done(s: &Server, token: &str, id: &str, action: &str, body: Value) -> Value {
     expect(&act(s, token, id, action, body), 200).clone()
+}
+
+/// A new contoso user with `policy` granted (and the test password).
+pub fn person(s: &Server, upn: &str, policy: &str) {
+    user(s, "contoso", upn, json!({"password": PASSWORD}));
+    expect(&grant(s, upn, json!(policy)), 200);
 }
