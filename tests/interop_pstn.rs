@@ -165,7 +165,8 @@ fn r6_a_tenant_pstn_gateway_carries_calls_in_and_out_by_the_rules() {
         "uas_answer.xml",
         gateway,
         &[
-            ("caller", "olga@contoso.test"),
+            // Her number is her caller id.
+            ("caller", "\\+14255550100@contoso.test"),
             ("offer", "o=teamscaller"),
             ("ruri", "sip:\\+15550002@127.0.0.1"),
         ],
@@ -188,7 +189,7 @@ fn r6_a_tenant_pstn_gateway_carries_calls_in_and_out_by_the_rules() {
         "uas_answer.xml",
         gateway,
         &[
-            ("caller", "sue@contoso.test"),
+            ("caller", "\\+14255550101@contoso.test"),
             ("offer", "o=sfbcaller"),
             ("ruri", "sip:\\+15550003@127.0.0.1"),
         ],

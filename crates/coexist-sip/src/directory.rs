@@ -72,6 +72,12 @@ pub trait SipDirectory: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
+    /// `upn`'s phone number (E.164), if they have one: their caller id
+    /// towards the phone network.
+    fn phone_number(&self, _upn: &str) -> Option<String> {
+        None
+    }
+
     /// R6.1, R6.2 (R9.1 for a legacy-policy user): where a PSTN call to
     /// `upn`'s number lands.
     fn pstn_inbound(&self, _upn: &str) -> Result<Client, Refusal> {
@@ -226,6 +232,15 @@ impl SipDirectory for MemoryDirectory {
         self.user(&upn)
     }
 
+    fn phone_number(&self, upn: &str) -> Option<String> {
+        let upn = upn.to_ascii_lowercase();
+        let pstn = self.pstn();
+        pstn.1
+            .iter()
+            .find(|(_, u)| **u == upn)
+            .map(|(n, _)| n.clone())
+    }
+
     /// Online voice for everyone here: R6.1 by mode.
     fn pstn_inbound(&self, upn: &str) -> Result<Client, Refusal> {
         let user = self
@@ -344,6 +359,10 @@ impl SipDirectory for CoreDirectory {
     fn number_owner(&self, number: &str) -> Option<SipUser> {
         let upn = self.inner.read().user_by_number(number)?.upn.clone();
         self.user(&upn)
+    }
+
+    fn phone_number(&self, upn: &str) -> Option<String> {
+        self.inner.read().user(upn)?.phone_number.clone()
     }
 
     fn pstn_inbound(&self, upn: &str) -> Result<Client, Refusal> {

@@ -68,6 +68,19 @@ impl Engine {
         ))
     }
 
+    /// How `upn` is written in the From of a call to the phone network:
+    /// their number at their domain when they have one (the caller id the
+    /// gateway passes on), else their address.
+    pub(crate) fn caller_id(&self, upn: &str) -> String {
+        match self.directory.phone_number(upn) {
+            Some(number) => {
+                let domain = upn.rsplit_once('@').map_or("", |(_, d)| d);
+                format!("{number}@{domain}")
+            }
+            None => upn.to_owned(),
+        }
+    }
+
     /// An INVITE to or from the phone network; false when it is neither
     /// (the ordinary B2BUA path takes it).
     pub(crate) fn pstn_invite(&mut self, now: Duration, peer: Peer, request: &SipMessage) -> bool {
@@ -124,7 +137,8 @@ impl Engine {
         }
         match self.gateway_target(&from.upn, &number) {
             Some((to, contact)) => {
-                self.start_b2bua(now, peer, request.clone(), &from.upn, &to, vec![contact]);
+                let from_id = self.caller_id(&from.upn);
+                self.start_b2bua(now, peer, request.clone(), &from_id, &to, vec![contact]);
             }
             None => {
                 let refused = request.response(

@@ -24,9 +24,9 @@ impl Engine {
     ) -> PortStart {
         // R6.4 (checked by the teams side): a number goes to the caller's
         // tenant's PSTN gateway.
-        let (to, contacts) = if to_upn.starts_with('+') {
+        let (to, contacts, from_id) = if to_upn.starts_with('+') {
             match self.gateway_target(from_upn, to_upn) {
-                Some((to, contact)) => (to, vec![contact]),
+                Some((to, contact)) => (to, vec![contact], self.caller_id(from_upn)),
                 None => return PortStart::NoContact,
             }
         } else {
@@ -34,7 +34,7 @@ impl Engine {
                 return PortStart::UnknownUser;
             };
             let contacts = self.registrar.targets(&to.upn, now);
-            (to.upn, contacts)
+            (to.upn, contacts, from_upn.to_owned())
         };
         if contacts.is_empty() {
             return PortStart::NoContact;
@@ -43,7 +43,7 @@ impl Engine {
         let mut offer = SipMessage::request(Method::Invite, format!("sip:{to}"));
         offer.set_body("application/sdp", sdp);
         let sent = contacts.len();
-        let forks = self.start_forks(now, id, from_upn, &to, contacts, &offer);
+        let forks = self.start_forks(now, id, &from_id, &to, contacts, &offer);
         let a = Leg {
             call_id: format!("port-{port_id}"),
             local_tag: self.token(),
