@@ -103,6 +103,16 @@ impl Calls {
         self.dialogs.get(&(call_id, to_tag)).copied()
     }
 
+    /// Whether the dialog with this Call-ID (either leg) is part of a call
+    /// whose other party is on teams.
+    pub(crate) fn has_teams_party(&self, call_id: &str) -> bool {
+        self.teams.values().any(|t| t.call_id() == call_id)
+            || self
+                .calls
+                .values()
+                .any(|c| c.port.is_some() && c.forks.iter().any(|f| f.leg.call_id == call_id))
+    }
+
     /// How many calls are in progress.
     pub fn len(&self) -> usize {
         self.calls.len() + self.teams.len()
@@ -184,6 +194,10 @@ impl Engine {
     pub(crate) fn on_invite(&mut self, now: Duration, peer: Peer, request: SipMessage) {
         // Numbers: from a PSTN gateway, or an sfb user calling out (R6).
         if self.pstn_invite(now, peer, &request) {
+            return;
+        }
+        // R5.4: no joining an interop call (RFC 3911 Join, RFC 3891 Replaces).
+        if self.escalation_refused(now, &request) {
             return;
         }
         let Some((from, to)) = self.admit(now, peer, &request) else {

@@ -102,6 +102,13 @@ pub(crate) struct TeamsLeg {
     refer: bool,
 }
 
+impl TeamsLeg {
+    /// The caller's Call-ID.
+    pub(crate) fn call_id(&self) -> &str {
+        &self.a.call_id
+    }
+}
+
 /// An SDP's `o=` line (RFC 4566 §5.2): unchanged, with its session
 /// version, when the offer changes nothing (RFC 3264 §8).
 fn origin(sdp: &[u8]) -> Option<String> {
@@ -379,6 +386,25 @@ impl Engine {
             ok.set_body("application/sdp", local.clone());
         }
         (ok, true)
+    }
+
+    /// R5.4: an INVITE that would join a call with a teams party (a `Join`
+    /// or `Replaces` header naming its dialog) and so make it multi-party
+    /// across clients is refused 403 with the Warning. False when the
+    /// INVITE is not one.
+    pub(crate) fn escalation_refused(&mut self, now: Duration, request: &SipMessage) -> bool {
+        let joins = ["Join", "Replaces"].into_iter().any(|name| {
+            request.header(name).is_some_and(|value| {
+                let call_id = value.split(';').next().unwrap_or_default().trim();
+                self.calls.has_teams_party(call_id)
+            })
+        });
+        if joins {
+            let refusal = Refusal::new(RefusalCode::EscalationNotAllowedOnInterop, RuleId::R5_4);
+            let refused = self.refusal_response(request, refusal);
+            self.reply(now, request, refused);
+        }
+        joins
     }
 
     /// The target of a REFER as `user@host` (a UPN or `+number@host`), or

@@ -221,3 +221,29 @@ fn r3_6_r5_4_an_sfb_callee_of_a_teams_caller_refreshes_but_cannot_renegotiate_an
     let sent: Vec<Option<Method>> = lab.take(bob.addr).iter().map(SipMessage::method).collect();
     assert_eq!(sent, vec![Some(Method::Notify), Some(Method::Bye)]);
 }
+
+#[test]
+fn r5_4_an_invite_that_would_join_a_call_with_a_teams_party_is_refused() {
+    let mut lab = Lab::new();
+    lab.directory
+        .set_mode("bob@contoso.test", coexist_policy::Mode::TeamsOnly);
+    let mut alice = Ua::new("alice", 7001);
+    let inv = invite(&mut lab, &mut alice, "sip:bob@contoso.test");
+    let _ = lab.take(alice.addr);
+    let mut carol = Ua::new("carol", 7031);
+    let mut join = carol.request("INVITE", "sip:alice@contoso.test", "sip:alice@contoso.test");
+    join.push(
+        "Join",
+        format!("{};to-tag=x;from-tag=y", inv.call_id().unwrap()),
+    );
+    join.set_body("application/sdp", SDP_A);
+    lab.send(carol.addr, &join);
+    let refused = lab.response(carol.addr);
+    assert_eq!(refused.status(), Some(403));
+    assert!(
+        refused
+            .header("Warning")
+            .unwrap()
+            .contains("EscalationNotAllowedOnInterop (R5.4)")
+    );
+}
