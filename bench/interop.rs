@@ -3,8 +3,11 @@
 //! acknowledgement durable), with the load generator on the same 2 cores.
 //!
 //! ```text
-//! cargo bench --bench interop -- [PAIRS] [SECONDS]
+//! cargo bench --bench interop -- [PAIRS] [SECONDS] [FLOWS]
 //! ```
+//!
+//! FLOWS picks flows by number (1–4 in the table below, e.g. `2,4`; all by
+//! default), for profiling one path.
 //!
 //! Four flows, each with PAIRS sender→recipient pairs, every sender closed
 //! loop (the next message when the last one was acknowledged):
@@ -183,7 +186,11 @@ impl Ua {
                 let Ok(message) = parse_datagram(&self.buf[..n]) else {
                     continue;
                 };
-                if message.status().is_some_and(|s| s >= 200) {
+                // A late answer to an earlier (retransmitted) request is not
+                // this one's.
+                let ours = message.call_id() == request.call_id()
+                    && message.header("CSeq") == request.header("CSeq");
+                if ours && message.status().is_some_and(|s| s >= 200) {
                     return message;
                 }
             }
@@ -409,6 +416,10 @@ fn main() {
         .collect();
     let pairs: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(32);
     let seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let only: Vec<usize> = args
+        .get(2)
+        .map(|a| a.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 2, 3, 4]);
     let started = start_server();
     let (http, sip) = (started.http, started.sip);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -439,15 +450,18 @@ fn main() {
             ("sfb   -> sfb   (native) ", Side::Sfb, Side::Sfb),
             ("sfb   -> teams (interop)", Side::Sfb, Side::Teams),
         ];
-        let mut rates = Vec::new();
+        let mut rates = [f64::NAN; 4];
         for (round, (name, from, to)) in flows.into_iter().enumerate() {
+            if !only.contains(&(round + 1)) {
+                continue;
+            }
             let outcome = flow(http, sip, from, to, pairs, seconds, round).await;
             let rate = outcome.received as f64 / outcome.seconds.max(1e-9);
             println!(
                 "{name}: {} acknowledged, {} failed, {} received in {:.1} s = {:.0} msg/s end to end",
                 outcome.acked, outcome.failed, outcome.received, outcome.seconds, rate
             );
-            rates.push(rate);
+            rates[round] = rate;
         }
         println!(
             "ratios: teams->sfb / teams->teams = {:.2}; sfb->teams / sfb->sfb = {:.2}",

@@ -114,30 +114,36 @@ async fn watch_upgrade_grants(teams: Weak<Teams>, sip: SipHandle, endpoints: Arc
     }
 }
 
-/// Sends one message to the recipient's sfb contacts and records the
-/// outcome on the teams side (what the sender sees).
-async fn send_one(sip: SipHandle, teams: Option<Arc<Teams>>, message: SfbMessage) {
+/// Sends one message to the recipient's sfb contacts; the state the
+/// sender is to see (`None`: it stays pending — nothing is lost: the
+/// recipient's next registration hands it over again,
+/// `Teams::retry_sfb_deliveries`).
+async fn send_one(sip: &SipHandle, message: &SfbMessage) -> Option<DeliveryState> {
     let outcome = coexist_sip::SfbDelivery::deliver_message(
-        &sip,
+        sip,
         &message.from,
         &message.to,
         PLAIN_TEXT,
-        bytes::Bytes::from(message.text.into_bytes()),
+        bytes::Bytes::from(message.text.clone().into_bytes()),
     )
     .await;
-    let state = match outcome {
-        Delivery::Delivered => DeliveryState::Delivered,
-        // Nobody to take it now: it stays pending (nothing is lost: the
-        // recipient's next registration hands it over again,
-        // `Teams::retry_sfb_deliveries`).
-        Delivery::NoContact => DeliveryState::Pending,
-        Delivery::UnknownUser | Delivery::Failed(_) => DeliveryState::Failed,
-    };
     tracing::debug!(id = message.message_id, to = %message.to, ?outcome, "sfb delivery");
-    if state == DeliveryState::Pending {
-        return;
+    match outcome {
+        Delivery::Delivered => Some(DeliveryState::Delivered),
+        Delivery::NoContact => None,
+        Delivery::UnknownUser | Delivery::Failed(_) => Some(DeliveryState::Failed),
     }
-    if let Some(teams) = teams {
+}
+
+/// Records a delivery's outcome on the teams side (what the sender sees),
+/// then forgets the message as in flight.
+async fn record(
+    teams: Option<Arc<Teams>>,
+    outbox: Arc<Mutex<Outbox>>,
+    message: SfbMessage,
+    state: Option<DeliveryState>,
+) {
+    if let (Some(teams), Some(state)) = (teams, state) {
         if let Err(e) = teams
             .record_sfb_delivery(message.message_id, &message.to, state)
             .await
@@ -145,6 +151,13 @@ async fn send_one(sip: SipHandle, teams: Option<Arc<Teams>>, message: SfbMessage
             tracing::warn!(id = message.message_id, "recording an sfb delivery: {e}");
         }
     }
+    // Only now: a retry that reads the message as still pending before this
+    // record is durable must not send it twice.
+    outbox
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .in_flight
+        .remove(&(message.message_id, message.to));
 }
 
 impl SfbPort {
@@ -209,13 +222,11 @@ async fn drain(to: String, outbox: Arc<Mutex<Outbox>>, sip: SipHandle, teams: Op
                 }
             }
         };
-        let id = next.message_id;
-        send_one(sip.clone(), teams.clone(), next).await;
-        outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .in_flight
-            .remove(&(id, to.clone()));
+        let state = send_one(&sip, &next).await;
+        // The next message goes out as soon as the client took this one;
+        // recording the outcome (a durable write) runs beside it, so a
+        // recipient's messages are not spaced by commits.
+        tokio::spawn(record(teams.clone(), outbox.clone(), next, state));
     }
 }
 

@@ -80,7 +80,7 @@ impl Teams {
     fn cache(&self, threads: &[&Thread]) {
         let mut cache = self.threads.write().unwrap_or_else(|p| p.into_inner());
         for thread in threads {
-            cache.insert(thread.id.clone(), (*thread).clone());
+            cache.insert((*thread).clone());
         }
     }
 
@@ -218,7 +218,7 @@ impl Teams {
             let candidates: Vec<Thread> = {
                 let cache = self.threads.read().unwrap_or_else(|p| p.into_inner());
                 cache
-                    .values()
+                    .of_member(me)
                     .filter(|t| {
                         t.kind == ThreadKind::OneOnOne
                             && t.member(me).is_some_and(|m| m.client == Client::Teams)
@@ -502,7 +502,7 @@ impl Teams {
         let mine: Vec<Thread> = {
             let cache = self.threads.read().unwrap_or_else(|p| p.into_inner());
             cache
-                .values()
+                .of_member(me)
                 .filter(|t| t.member(me).is_some_and(|m| m.client == Client::Teams))
                 .cloned()
                 .collect()

@@ -242,7 +242,7 @@ impl Teams {
             let existing: Option<Thread> = {
                 let cache = self.threads.read().unwrap_or_else(|p| p.into_inner());
                 cache
-                    .values()
+                    .of_member(&recipient)
                     .filter(|t| {
                         t.kind == ThreadKind::OneOnOne
                             && t.state == ThreadState::Active

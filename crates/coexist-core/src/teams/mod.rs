@@ -24,6 +24,7 @@ mod chats;
 mod delivery;
 mod presence;
 mod text;
+mod thread_cache;
 mod writer;
 
 pub use calls::{AnswerRequest, CallRequest, TargetRequest};
@@ -163,7 +164,7 @@ pub struct Teams {
     writer: Writer,
     hub: Arc<Hub>,
     sfb: Arc<dyn SfbDelivery>,
-    threads: RwLock<HashMap<String, model::Thread>>,
+    threads: RwLock<thread_cache::ThreadCache>,
     /// Serialises thread creation (1:1 de-duplication, R4.2 links).
     thread_lock: tokio::sync::Mutex<()>,
     sessions: RwLock<HashMap<String, model::Session>>,
@@ -199,13 +200,7 @@ impl Teams {
             writer,
             hub,
             sfb,
-            threads: RwLock::new(
-                snapshot
-                    .threads
-                    .into_iter()
-                    .map(|t| (t.id.clone(), t))
-                    .collect(),
-            ),
+            threads: RwLock::new(thread_cache::ThreadCache::new(snapshot.threads)),
             thread_lock: tokio::sync::Mutex::new(()),
             sessions: RwLock::new(
                 snapshot

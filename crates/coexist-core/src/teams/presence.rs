@@ -295,7 +295,7 @@ impl Teams {
         let threads: Vec<String> = {
             let cache = self.threads.read().unwrap_or_else(|p| p.into_inner());
             cache
-                .values()
+                .of_member(upn)
                 .filter(|t| t.member(upn).is_some_and(|m| m.client == Client::Teams))
                 .map(|t| t.id.clone())
                 .collect()
