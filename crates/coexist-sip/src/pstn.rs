@@ -12,15 +12,16 @@
 //!   A request to a number whose From is not one of our users and that does
 //!   not come from a gateway is refused 403.
 //!
-//! A gateway is known by its IP address (host names are not resolved by
-//! the SIP edge): over UDP its requests must come from its `host:port`;
-//! over TCP (`"transport": "tcp"`) from its IP, since connections come
-//! from any port. `tel:` Request-URIs are refused 416 by the sanity checks
-//! before they get here; gateways are expected to send `sip:` URIs with
-//! `user=phone`.
+//! A gateway is known by its addresses: its IP, or what its host name
+//! resolved to when it was configured or the server started (the SIP edge
+//! itself does no DNS). Over UDP its requests must come from one of them,
+//! port included; over TCP (`"transport": "tcp"`) from one of their IPs,
+//! since connections come from any port. Numbers come as `sip:+1555…@domain;user=phone` or as
+//! RFC 3966 `tel:+1555…` Request-URIs, alike; a `tel:` URI that is not a
+//! global (E.164) number is answered 404.
 
 use crate::engine::Engine;
-use crate::headers::{NameAddr, SipUri};
+use crate::headers::{NameAddr, SipUri, uri_scheme};
 use crate::im::Landing;
 use crate::message::SipMessage;
 use crate::transport::Peer;
@@ -90,6 +91,17 @@ impl Engine {
             return true;
         }
         let Some(number) = number else {
+            // A `tel:` URI that is no E.164 number (a local number, RFC 3966
+            // §5.1.5): nobody here has it, and no gateway dials it.
+            if request
+                .uri()
+                .is_some_and(|u| uri_scheme(u).as_deref() == Some("tel"))
+            {
+                let missing =
+                    request.response(404, "Not Found (only E.164 numbers are dialled)", None);
+                self.reply(now, request, missing);
+                return true;
+            }
             return false;
         };
         let from_local = request
@@ -174,12 +186,11 @@ impl Engine {
             self.reply(now, request, missing);
             return;
         };
+        // The caller's number, from a `sip:+…@gw` or a `tel:+…` From.
         let caller = request
             .header("From")
             .and_then(NameAddr::parse)
-            .and_then(|a| SipUri::parse(&a.uri))
-            .and_then(|u| u.user)
-            .and_then(|u| number_of(&format!("tel:{u}")))
+            .and_then(|a| number_of(&a.uri))
             .unwrap_or_else(|| "anonymous".to_owned());
         match self.directory.pstn_inbound(&owner.upn) {
             Err(refusal) => {

@@ -129,6 +129,15 @@ pub fn check_request(
             return Err(Rejection::new(400, "Malformed Request-URI"));
         }
         Some("sip" | "sips") => {}
+        // RFC 3966 numbers, as PSTN gateways and sfb clients dial them: a
+        // call (and its CANCEL, and the ACK of a failed one, which share its
+        // Request-URI) reaches the phone-network code (R6); nothing else
+        // addresses a number.
+        Some("tel") if matches!(method, Method::Invite | Method::Cancel | Method::Ack) => {
+            if !is_tel_uri(uri) {
+                return Err(Rejection::new(400, "Malformed Request-URI"));
+            }
+        }
         Some(_) => return Err(Rejection::new(416, "Unsupported URI Scheme")),
         None => return Err(Rejection::new(400, "Malformed Request-URI")),
     }
@@ -176,6 +185,22 @@ pub fn check_request(
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 3261 §25.1 SIP-date, RFC 2616
 /// rfc1123-date): the shape, the names and the ranges; not the calendar.
+/// An RFC 3966 `tel:` URI: a number of digits, visual separators and (for
+/// a global number) a leading `+`, then `;`-parameters; no headers.
+fn is_tel_uri(uri: &str) -> bool {
+    let Some(rest) = uri.get(4..) else {
+        return false;
+    };
+    let number = rest.split(';').next().unwrap_or("");
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    !digits.is_empty()
+        && digits.bytes().any(|b| b.is_ascii_digit())
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b"*#-.()".contains(&b))
+        && !rest.contains(['?', ' ', '<', '>'])
+}
+
 fn is_sip_date(value: &str) -> bool {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     const MONTHS: [&str; 12] = [
@@ -284,6 +309,38 @@ mod tests {
             "1 MESSAGE",
         );
         assert_eq!(code(&m), Some(482));
+    }
+
+    /// The request, or `None` when the parser already refuses it (a 400).
+    fn parsed_with_uri(method: &str, uri: &str) -> Option<SipMessage> {
+        let text = format!(
+            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa\r\nFrom: <sip:a@b.test>;tag=1\r\nTo: <sip:x@b.test>\r\nCall-ID: c1\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+        );
+        parse_datagram(text.as_bytes()).ok()
+    }
+
+    fn with_uri(method: &str, uri: &str) -> SipMessage {
+        parsed_with_uri(method, uri).unwrap()
+    }
+
+    #[test]
+    fn r6_tel_request_uris_reach_the_call_code_rfc3966() {
+        for uri in [
+            "tel:+15551234567",
+            "tel:+1-555-123-4567;phone-context=+1",
+            "tel:7042;phone-context=example.com",
+        ] {
+            assert_eq!(code(&with_uri("INVITE", uri)), None, "{uri}");
+            assert_eq!(code(&with_uri("CANCEL", uri)), None, "{uri}");
+        }
+        // Only calls address numbers; other schemes stay 416 (RFC 3261 §8.2.2.1).
+        assert_eq!(code(&with_uri("MESSAGE", "tel:+15551234567")), Some(416));
+        assert_eq!(code(&with_uri("SUBSCRIBE", "tel:+15551234567")), Some(416));
+        assert_eq!(code(&with_uri("INVITE", "fax:+15551234567")), Some(416));
+        for bad in ["tel:", "tel:+;x=y", "tel:+1555?x=y", "tel:abc"] {
+            let answer = parsed_with_uri("INVITE", bad).map_or(Some(400), |m| code(&m));
+            assert_eq!(answer, Some(400), "{bad}");
+        }
     }
 
     #[test]
