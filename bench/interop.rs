@@ -6,8 +6,12 @@
 //! cargo bench --bench interop -- [PAIRS] [SECONDS] [FLOWS]
 //! ```
 //!
-//! FLOWS picks flows by number (1–4 in the table below, e.g. `2,4`; all by
-//! default), for profiling one path.
+//! FLOWS picks flows by number (1–4 the message flows in the table below,
+//! 5–8 the same four as calls; e.g. `2,4`; all by default), for profiling
+//! one path. A call flow sets a call up (INVITE or `POST /v1/calls` with SDP,
+//! answered with SDP by a SIP UA or a teams client over its WebSocket) and
+//! tears it down (BYE or `hangup`), closed loop per caller; it reports
+//! completed calls per second.
 //!
 //! Four flows, each with PAIRS sender→recipient pairs, every sender closed
 //! loop (the next message when the last one was acknowledged):
@@ -33,214 +37,26 @@
     clippy::print_stdout
 )]
 
+#[path = "interop_calls.rs"]
+mod interop_calls;
+#[path = "sip_ua.rs"]
+mod sip_ua;
 #[path = "support.rs"]
 mod support;
 
-use coexist_sip::auth::{Algorithm, client_response};
-use coexist_sip::headers::digest_params;
-use coexist_sip::wire::parse_datagram;
-use coexist_sip::{Method, SipMessage};
+use coexist_sip::Method;
 use futures_util::StreamExt;
 use serde_json::json;
-use std::collections::HashSet;
+use sip_ua::Ua;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use support::{ADMIN, Http, PASSWORD, start_server};
-use tokio::net::UdpSocket;
 
 const DOMAIN: &str = "bench.test";
 
-/// A minimal SIP user agent over UDP: digest (SHA-256) with nonce reuse,
-/// one transaction at a time, retransmission every 500 ms (T1).
-struct Ua {
-    socket: UdpSocket,
-    server: SocketAddr,
-    upn: String,
-    /// (nonce, realm, header to answer with) of the last challenge.
-    challenge: Option<(String, String, &'static str)>,
-    nc: u32,
-    seq: u64,
-    buf: Vec<u8>,
-}
-
-impl Ua {
-    async fn new(server: SocketAddr, upn: String) -> Ua {
-        Ua {
-            socket: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-            server,
-            upn,
-            challenge: None,
-            nc: 0,
-            seq: 0,
-            buf: vec![0; 65_536],
-        }
-    }
-
-    fn local(&self) -> SocketAddr {
-        self.socket.local_addr().unwrap()
-    }
-
-    fn request(&mut self, method: Method, uri: &str, to: &str) -> SipMessage {
-        self.seq += 1;
-        let local = self.local();
-        let cseq = format!("{} {method}", self.seq);
-        SipMessage::request(method, uri.to_owned())
-            .with(
-                "Via",
-                format!(
-                    "SIP/2.0/UDP {local};branch=z9hG4bKb{}x{};rport",
-                    local.port(),
-                    self.seq
-                ),
-            )
-            .with("Max-Forwards", "70")
-            .with("From", format!("<sip:{}>;tag=f{}", self.upn, local.port()))
-            .with("To", format!("<{to}>"))
-            .with("Call-ID", format!("c{}-{}@bench", local.port(), self.seq))
-            .with("CSeq", cseq)
-    }
-
-    fn authorize(&mut self, request: &mut SipMessage) {
-        let Some((nonce, realm, header)) = self.challenge.clone() else {
-            return;
-        };
-        self.nc += 1;
-        let ha1 = coexist_core::credentials::ha1_sha256(&self.upn, &realm, PASSWORD);
-        let method = request.method().unwrap().to_string();
-        let uri = request.uri().unwrap().to_owned();
-        let response = client_response(
-            Algorithm::Sha256,
-            &ha1,
-            &nonce,
-            &method,
-            &uri,
-            self.nc,
-            "bc",
-        );
-        let header = if method == "REGISTER" {
-            "Authorization"
-        } else {
-            header
-        };
-        request.set(
-            header,
-            format!(
-                "Digest username=\"{}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\", algorithm=SHA-256, qop=auth, nc={:08x}, cnonce=\"bc\"",
-                self.upn, self.nc
-            ),
-        );
-    }
-
-    /// Sends `request` (answering challenges) until a final response.
-    async fn transact(&mut self, mut request: SipMessage) -> SipMessage {
-        for _attempt in 0..3 {
-            self.authorize(&mut request);
-            let response = self.send_and_wait(&request).await;
-            match response.status() {
-                Some(401 | 407) => {
-                    let (name, answer) = if response.status() == Some(401) {
-                        ("WWW-Authenticate", "Authorization")
-                    } else {
-                        ("Proxy-Authenticate", "Proxy-Authorization")
-                    };
-                    let params = response
-                        .header_values(name)
-                        .into_iter()
-                        .filter_map(digest_params)
-                        .find(|p| p.iter().any(|(k, v)| k == "algorithm" && v == "SHA-256"))
-                        .expect("a SHA-256 challenge");
-                    let get = |k: &str| params.iter().find(|(n, _)| n == k).unwrap().1.clone();
-                    self.challenge = Some((get("nonce"), get("realm"), answer));
-                    self.nc = 0;
-                    // A new transaction for the retry.
-                    self.seq += 1;
-                    let local = self.local();
-                    request.set(
-                        "Via",
-                        format!(
-                            "SIP/2.0/UDP {local};branch=z9hG4bKb{}x{};rport",
-                            local.port(),
-                            self.seq
-                        ),
-                    );
-                    let method = request.method().unwrap();
-                    request.set("CSeq", format!("{} {method}", self.seq));
-                }
-                _ => return response,
-            }
-        }
-        panic!("{} could not authenticate", self.upn);
-    }
-
-    async fn send_and_wait(&mut self, request: &SipMessage) -> SipMessage {
-        let bytes = request.to_bytes();
-        for _ in 0..7 {
-            self.socket.send_to(&bytes, self.server).await.unwrap();
-            let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
-            loop {
-                let received =
-                    tokio::time::timeout_at(deadline, self.socket.recv_from(&mut self.buf)).await;
-                let Ok(Ok((n, _))) = received else { break };
-                let Ok(message) = parse_datagram(&self.buf[..n]) else {
-                    continue;
-                };
-                // A late answer to an earlier (retransmitted) request is not
-                // this one's.
-                let ours = message.call_id() == request.call_id()
-                    && message.header("CSeq") == request.header("CSeq");
-                if ours && message.status().is_some_and(|s| s >= 200) {
-                    return message;
-                }
-            }
-        }
-        panic!("{}: no final response", self.upn);
-    }
-
-    /// Registers, then answers every MESSAGE 200 for ever, counting new ones.
-    async fn serve(mut self, received: Arc<AtomicU64>, last: Arc<AtomicU64>, base: Instant) {
-        let mut seen = HashSet::new();
-        loop {
-            let Ok((n, from)) = self.socket.recv_from(&mut self.buf).await else {
-                return;
-            };
-            let Ok(message) = parse_datagram(&self.buf[..n]) else {
-                continue;
-            };
-            if message.method() != Some(Method::Message) {
-                continue;
-            }
-            let ok = message.response(200, "OK", Some("uas"));
-            let _ = self.socket.send_to(&ok.to_bytes(), from).await;
-            if seen.insert(message.call_id().unwrap_or_default().to_owned()) {
-                received.fetch_add(1, Ordering::Relaxed);
-                last.fetch_max(base.elapsed().as_micros() as u64, Ordering::Relaxed);
-            }
-        }
-    }
-
-    async fn register(&mut self) {
-        let local = self.local();
-        let upn = self.upn.clone();
-        let mut register = self
-            .request(
-                Method::Register,
-                &format!("sip:{DOMAIN}"),
-                &format!("sip:{upn}"),
-            )
-            .with(
-                "Contact",
-                format!("<sip:{}@{local}>", upn.split('@').next().unwrap()),
-            )
-            .with("Expires", "3600");
-        register.set("To", format!("<sip:{upn}>"));
-        let answer = self.transact(register).await;
-        assert_eq!(answer.status(), Some(200), "REGISTER {upn}: {answer}");
-    }
-}
-
-async fn token(http: SocketAddr, upn: &str) -> String {
+pub(crate) async fn token(http: SocketAddr, upn: &str) -> String {
     let mut client = Http::connect(http).await;
     let (status, reply) = client
         .json(
@@ -263,8 +79,7 @@ async fn websocket(
     base: Instant,
     ready: tokio::sync::mpsc::Sender<()>,
 ) {
-    let url = format!("ws://{http}/v1/events?access_token={token}");
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut socket = support::events_socket(http, &token).await;
     ready.send(()).await.unwrap();
     while let Some(Ok(frame)) = socket.next().await {
         let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
@@ -281,7 +96,7 @@ async fn websocket(
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
+pub(crate) enum Side {
     Teams,
     Sfb,
 }
@@ -419,7 +234,7 @@ fn main() {
     let only: Vec<usize> = args
         .get(2)
         .map(|a| a.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1, 2, 3, 4]);
+        .unwrap_or_else(|| (1..=8).collect());
     let started = start_server();
     let (http, sip) = (started.http, started.sip);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -437,7 +252,7 @@ fn main() {
         let mut csv = String::from("upn,password,policy\n");
         for i in 0..pairs {
             csv.push_str(&format!("t{i}@{DOMAIN},{PASSWORD},TeamsOnly\ns{i}@{DOMAIN},{PASSWORD},SfBOnly\n"));
-            for round in 0..4 {
+            for round in 0..8 {
                 csv.push_str(&format!("rt{round}x{i}@{DOMAIN},{PASSWORD},TeamsOnly\nrs{round}x{i}@{DOMAIN},{PASSWORD},SfBOnly\n"));
             }
         }
@@ -463,10 +278,46 @@ fn main() {
             );
             rates[round] = rate;
         }
-        println!(
-            "ratios: teams->sfb / teams->teams = {:.2}; sfb->teams / sfb->sfb = {:.2}",
-            rates[1] / rates[0],
-            rates[3] / rates[2]
-        );
+        if rates.iter().any(|r| !r.is_nan()) {
+            println!(
+                "message ratios: teams->sfb / teams->teams = {:.2}; sfb->teams / sfb->sfb = {:.2}; sfb->teams / teams->teams = {:.2}",
+                rates[1] / rates[0],
+                rates[3] / rates[2],
+                rates[3] / rates[0]
+            );
+        }
+        let calls = [
+            ("teams -> teams (native) ", Side::Teams, Side::Teams),
+            ("teams -> sfb   (interop)", Side::Teams, Side::Sfb),
+            ("sfb   -> sfb   (native) ", Side::Sfb, Side::Sfb),
+            ("sfb   -> teams (interop)", Side::Sfb, Side::Teams),
+        ];
+        let mut call_rates = [f64::NAN; 4];
+        for (index, (name, from, to)) in calls.into_iter().enumerate() {
+            let round = index + 4;
+            if !only.contains(&(round + 1)) {
+                continue;
+            }
+            let caller = move |i: usize| match from {
+                Side::Teams => format!("t{i}@{DOMAIN}"),
+                Side::Sfb => format!("s{i}@{DOMAIN}"),
+            };
+            let callee = move |i: usize| match to {
+                Side::Teams => format!("rt{round}x{i}@{DOMAIN}"),
+                Side::Sfb => format!("rs{round}x{i}@{DOMAIN}"),
+            };
+            let (done, failed, elapsed) =
+                interop_calls::call_flow(http, sip, from, to, pairs, seconds, (&caller, &callee)).await;
+            let rate = done as f64 / elapsed.max(1e-9);
+            println!("calls {name}: {done} set up and torn down, {failed} failed in {elapsed:.1} s = {rate:.0} calls/s");
+            call_rates[index] = rate;
+        }
+        if call_rates.iter().any(|r| !r.is_nan()) {
+            println!(
+                "call ratios: teams->sfb / teams->teams = {:.2}; sfb->teams / sfb->sfb = {:.2}",
+                call_rates[1] / call_rates[0],
+                call_rates[3] / call_rates[2]
+            );
+        }
     });
 }

@@ -130,3 +130,19 @@ pub fn start_server() -> Started {
     let (http, sip) = rx.recv().unwrap();
     Started { http, sip, dir }
 }
+
+/// A teams client's `/v1/events` WebSocket. tungstenite zeroes its read
+/// buffer before each read: a small one keeps the load generator's own cost
+/// (which shares the cores with the server) low.
+pub async fn events_socket(
+    http: SocketAddr,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+    let url = format!("ws://{http}/v1/events?access_token={token}");
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(16 * 1024);
+    tokio_tungstenite::connect_async_with_config(url, Some(config), false)
+        .await
+        .unwrap()
+        .0
+}

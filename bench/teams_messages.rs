@@ -113,13 +113,7 @@ async fn receive(
     latencies: Option<Arc<std::sync::Mutex<Vec<u64>>>>,
     ready: tokio::sync::mpsc::Sender<()>,
 ) {
-    let url = format!("ws://{addr}/v1/events?access_token={token}");
-    // tungstenite zeroes its read buffer before each read: keep it small.
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(16 * 1024);
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
-        .await
-        .unwrap();
+    let mut socket = support::events_socket(addr, &token).await;
     ready.send(()).await.unwrap();
     while let Some(Ok(frame)) = socket.next().await {
         let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
