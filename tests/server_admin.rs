@@ -813,17 +813,29 @@ fn peer_links_are_kept_per_tenant_validated_and_audited() {
         text.contains("sfb.contoso.test:5061") && !text.contains("192.0.2.10"),
         "{text}"
     );
-    let set = s.cli(&[
-        "set-peer",
-        "--tenant",
-        "contoso",
-        "--kind",
-        "pstn",
-        "--name",
-        "gw2",
-        "--address",
-        "gw2.contoso.test:5060",
-    ]);
+    let set_gw2 = |address: &str| {
+        s.cli(&[
+            "set-peer",
+            "--tenant",
+            "contoso",
+            "--kind",
+            "pstn",
+            "--name",
+            "gw2",
+            "--address",
+            address,
+        ])
+    };
+    // R6: a gateway's name must resolve (the SIP edge knows it by its
+    // addresses); `localhost` does.
+    let unresolved = set_gw2("gw2.contoso.test:5060");
+    assert!(!unresolved.status.success());
+    let stderr = String::from_utf8_lossy(&unresolved.stderr);
+    assert!(
+        stderr.contains("InvalidField") && stderr.contains("does not resolve"),
+        "{stderr}"
+    );
+    let set = set_gw2("localhost:5060");
     assert!(
         set.status.success(),
         "{}",

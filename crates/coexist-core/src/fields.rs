@@ -2,7 +2,7 @@
 //! every error names the field (`upn`, `sfb_homing`, …).
 
 use crate::error::{DirectoryError, Result};
-use coexist_policy::{Cloud, Homing, Topology, Voice};
+use coexist_policy::{Client, Cloud, Homing, Topology, Voice};
 use serde::Deserialize;
 use std::str::FromStr;
 
@@ -45,6 +45,29 @@ pub struct UserFields {
     pub phone_number: Option<String>,
     /// Relies on specialised SfB workflows (R8.5). Default false.
     pub specialized_workflow: Option<bool>,
+    /// R9.2: `teams`, `sfb`, or null to remove the choice. Absent keeps it.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub preferred_calling_client: Option<Option<String>>,
+}
+
+/// A field that may be null: `Some(None)` when it is null, `None` (by
+/// `#[serde(default)]`) when it is absent.
+fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// R9.2: a calling client choice (`teams`, `sfb`) or its removal (null,
+/// empty).
+pub fn calling_client(value: Option<&str>) -> Result<Option<Client>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => parse_named("preferred_calling_client", v).map(Some),
+    }
 }
 
 /// Parses a vocabulary value, naming the field on error.
@@ -239,5 +262,25 @@ mod tests {
         assert_eq!(field_of(domain("domains", "-bad.test")), "domains");
         assert_eq!(field_of(password("short")), "password");
         assert_eq!(field_of(display_name("")), "display_name");
+    }
+
+    #[test]
+    fn r9_2_a_calling_client_choice_is_teams_sfb_or_none() {
+        assert_eq!(
+            calling_client(Some("Teams")).ok(),
+            Some(Some(Client::Teams))
+        );
+        assert_eq!(calling_client(Some("sfb")).ok(), Some(Some(Client::Sfb)));
+        assert_eq!(calling_client(None).ok(), Some(None));
+        assert_eq!(calling_client(Some("")).ok(), Some(None));
+        assert_eq!(
+            field_of(calling_client(Some("phone"))),
+            "preferred_calling_client"
+        );
+        let patch: UserFields =
+            serde_json::from_str(r#"{"preferred_calling_client": null}"#).unwrap_or_default();
+        assert_eq!(patch.preferred_calling_client, Some(None));
+        let patch: UserFields = serde_json::from_str("{}").unwrap_or_default();
+        assert_eq!(patch.preferred_calling_client, None);
     }
 }

@@ -218,6 +218,7 @@ impl Directory {
                     voice: row("voice").map(str::to_owned),
                     phone_number: row("phone_number").map(str::to_owned),
                     specialized_workflow: bool_field("specialized_workflow")?,
+                    preferred_calling_client: None,
                 };
                 let mut user = self.build_user(tenant, &fields, Credentials::digest_only)?;
                 let mut note = None;

@@ -5,7 +5,7 @@
 use crate::clock::Timestamp;
 use crate::credentials::Credentials;
 use coexist_policy::{
-    Cloud, Enablement, FederationSettings, Homing, Topology, UpgradePolicy, Voice,
+    Client, Cloud, Enablement, FederationSettings, Homing, Topology, UpgradePolicy, Voice,
 };
 use serde::Serialize;
 
@@ -65,6 +65,11 @@ pub struct User {
     pub upgrade_policy: Option<UpgradePolicy>,
     /// The name of the legacy TeamsInteropPolicy granted (R9), if any.
     pub interop_policy: Option<String>,
+    /// R9.2: the user's own preferred calling client (`teams`/`sfb`), which
+    /// replaces their policy's CallingDefaultClient while the policy has
+    /// `AllowEndUserClientOverride`; kept (and ignored) otherwise.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub preferred_calling_client: Option<Client>,
     /// `None` for a user with no password (cannot log in or register). In
     /// JSON only `has_password`: whether there are credentials.
     #[serde(rename = "has_password", serialize_with = "is_some")]
@@ -247,6 +252,12 @@ pub struct Peer {
     pub transport: String,
     /// The domains reached through it (federation: the partner's domains).
     pub domains: Vec<String>,
+    /// What `address` resolved to when the peer was set or the server
+    /// started (PSTN gateways, R6: the SIP edge does no DNS and knows a
+    /// gateway by these). Not stored: resolved again at every start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub resolved: Vec<std::net::SocketAddr>,
     /// When it was last set.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub updated_at: Timestamp,

@@ -126,7 +126,12 @@ impl DirectoryStore for MemoryStore {
                     snapshot.peers.retain(|p| {
                         (&p.tenant, p.kind, &p.name) != (&peer.tenant, peer.kind, &peer.name)
                     });
-                    snapshot.peers.push(peer.clone());
+                    // Like every store: what an address resolved to is
+                    // not kept (the directory resolves it at start, R6).
+                    snapshot.peers.push(Peer {
+                        resolved: Vec::new(),
+                        ..(*peer).clone()
+                    });
                 }
                 Change::DeletePeer(tenant, kind, name) => snapshot.peers.retain(|p| {
                     (p.tenant.as_str(), p.kind, p.name.as_str()) != (tenant, kind, name)

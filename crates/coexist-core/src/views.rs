@@ -7,9 +7,13 @@ use crate::error::{DirectoryError, Result};
 use crate::model::{Actor, Tenant, User};
 use crate::state::State;
 use coexist_policy::federation::{FederationSide, check_federation};
-use coexist_policy::legacy::convert_legacy;
+use coexist_policy::legacy::{
+    LegacyCaller, convert_legacy, effective_calling_default, route_legacy_call,
+};
 use coexist_policy::lint::{Finding, LintUser, lint};
-use coexist_policy::pstn::{PstnCaller, check_pstn_outbound};
+use coexist_policy::pstn::{
+    LegacyCalling, PstnCallee, PstnCaller, check_pstn_outbound, route_pstn_inbound,
+};
 use coexist_policy::routing::{NewConversation, Originator, Reach, Recipient, route};
 use coexist_policy::upgrade_policy::{EffectivePolicy, effective_policy};
 use coexist_policy::{Client, Homing, InteropPolicy, Mode, Refusal, UpgradePolicy};
@@ -225,12 +229,22 @@ impl Directory {
             object.insert("from".into(), party(&origin, origin_tenant));
             object.insert("to".into(), party(recipient, recipient_tenant));
             object.insert("version".into(), json!(state.version));
+            if let Some(calls) = legacy_calls(&state, recipient, recipient_tenant, client, reach) {
+                object.insert("legacy_calls".into(), calls);
+            }
         }
         Ok(view)
     }
 
-    /// R8 over the real tenant.
-    pub fn lint(&self, actor: &Actor, tenant: &str) -> Result<(usize, Vec<Finding>)> {
+    /// R8 over the real tenant. `has_ip_phone` tells whether one of a
+    /// user's live sfb registrations is an IP phone (the SIP edge knows,
+    /// R6.3): those of users whose calls land in teams are R8.6.
+    pub fn lint(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        has_ip_phone: impl Fn(&str) -> bool,
+    ) -> Result<(usize, Vec<Finding>)> {
         let tenant = self.tenant(actor, tenant)?;
         let state = self.read();
         let users: Vec<LintUser> = state
@@ -240,13 +254,21 @@ impl Directory {
                 mode: effective_of(user, &tenant).mode(),
                 homing: user.sfb_homing,
                 voice: user.voice,
+                // R9.2: the user's own calling client, where the policy
+                // lets it replace CallingDefaultClient.
                 legacy: user
                     .interop_policy
                     .as_deref()
-                    .and_then(|name| state.interop_policy(name)),
+                    .and_then(|name| state.interop_policy(name))
+                    .map(|policy| InteropPolicy {
+                        calling_default_client: effective_calling_default(
+                            policy,
+                            user.preferred_calling_client,
+                        ),
+                        ..policy
+                    }),
                 specialized_workflow: user.specialized_workflow,
-                // Registrations (and so IP phones) arrive with the SIP edge.
-                ip_phones: 0,
+                ip_phones: u32::from(has_ip_phone(&user.upn)),
             })
             .collect();
         Ok((users.len(), lint(&users)))
@@ -317,6 +339,48 @@ impl Directory {
             .await?;
         Ok(lines)
     }
+}
+
+/// R9.1/R9.2 for a recipient whose legacy TeamsInteropPolicy decides their
+/// calls (while they are in Islands, R1.1): where a call from the
+/// originator's client lands, and where a PSTN call to their number lands,
+/// with the policy and the user's own choice. `None` for everyone else.
+fn legacy_calls(
+    state: &State,
+    recipient: &User,
+    tenant: &Tenant,
+    client: Client,
+    reach: Reach,
+) -> Option<serde_json::Value> {
+    let policy = state.interop_policy(recipient.interop_policy.as_deref()?)?;
+    let effective = effective_of(recipient, tenant);
+    if effective.mode() != Mode::Islands {
+        return None;
+    }
+    let caller = match (reach, client) {
+        (Reach::Federated(_), _) => LegacyCaller::FederatedSfb,
+        (_, Client::Teams) => LegacyCaller::Teams,
+        (_, Client::Sfb) => LegacyCaller::Sfb,
+    };
+    let choice = recipient.preferred_calling_client;
+    let pstn = route_pstn_inbound(&PstnCallee {
+        mode: effective.mode(),
+        homing: recipient.sfb_homing,
+        voice: recipient.voice,
+        enabled: recipient.enablement(),
+        legacy: Some(LegacyCalling {
+            policy,
+            user_choice: choice,
+        }),
+    });
+    Some(json!({
+        "interop_policy": recipient.interop_policy,
+        "calling_default_client": policy.calling_default_client,
+        "allow_end_user_client_override": policy.allow_end_user_client_override,
+        "preferred_calling_client": choice,
+        "call": route_legacy_call(caller, policy, choice),
+        "pstn_call": pstn,
+    }))
 }
 
 /// R9.4 for every user of `tenant` holding a legacy policy.

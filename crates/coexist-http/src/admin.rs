@@ -251,7 +251,9 @@ pub async fn lint(
     Caller(actor): Caller,
     Path(name): Path<String>,
 ) -> Reply {
-    let (users, findings) = s.directory.lint(&actor, &name)?;
+    let (users, findings) = s
+        .directory
+        .lint(&actor, &name, |upn| s.teams.has_ip_phone(upn))?;
     ok(json!({ "tenant": name, "users": users, "findings": findings }))
 }
 

@@ -67,6 +67,7 @@ impl AppState {
         admin::upgrade_policies, admin::interop_policies, admin::create_interop_policy,
         admin::explain, admin::audit,
         teams::log_in, teams::log_out, teams::me, teams::set_presence, teams::presence,
+        teams::set_calling_client,
         teams::create_chat, teams::list_chats, teams::get_chat, teams::add_member, teams::list_messages,
         teams::post_message, teams::place_call, teams::get_call, teams::call_action,
         events::events,
@@ -170,6 +171,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/token", post(teams::log_in).delete(teams::log_out))
         .route("/v1/me", get(teams::me))
         .route("/v1/me/presence", put(teams::set_presence))
+        .route("/v1/me/calling-client", put(teams::set_calling_client))
         .route("/v1/users/{upn}/presence", get(teams::presence))
         .route("/v1/chats", post(teams::create_chat).get(teams::list_chats))
         .route("/v1/chats/{id}", get(teams::get_chat))

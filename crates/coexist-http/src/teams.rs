@@ -315,3 +315,35 @@ pub async fn call_action(
     };
     ok(call)
 }
+
+/// `PUT /v1/me/calling-client` (R9.2).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallingClientRequest {
+    /// `teams`, `sfb`, or null to drop the choice.
+    pub client: Option<String>,
+}
+
+/// R9.2: the caller chooses where their calls land (`teams` or `sfb`),
+/// replacing their TeamsInteropPolicy's CallingDefaultClient. Only a user
+/// whose policy has `AllowEndUserClientOverride` may (403 otherwise).
+#[utoipa::path(put, path = "/v1/me/calling-client", tag = "teams", request_body = CallingClientRequest,
+    responses((status = 200, description = "the caller's record", body = coexist_core::User),
+              (status = 400, description = "invalid field", body = ProblemDoc),
+              (status = 403, description = "the policy allows no override (R9.2)", body = ProblemDoc)))]
+pub async fn set_calling_client(
+    State(s): State<AppState>,
+    TeamsUser(me): TeamsUser,
+    body: Bytes,
+) -> Reply {
+    let request: CallingClientRequest = parse_json(&body)?;
+    let choice = match request.client.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(value) => Some(
+            value
+                .parse::<coexist_policy::Client>()
+                .map_err(|e| Problem::invalid("client", e.to_string()))?,
+        ),
+    };
+    ok(s.directory.choose_calling_client(&me, choice).await?)
+}

@@ -92,7 +92,8 @@ pub trait SipDirectory: Send + Sync + std::fmt::Debug + 'static {
 
 /// A peer's `host:port` as a socket address: an IP literal (or
 /// `localhost`). Host names are not resolved here (the engine does no I/O):
-/// a PSTN gateway is configured by its IP address.
+/// the directory resolves a PSTN gateway's name when it is set and at
+/// start, and keeps the addresses with the peer ([`peer_addresses`]).
 pub fn peer_address(address: &str) -> Option<SocketAddr> {
     if let Ok(addr) = address.parse() {
         return Some(addr);
@@ -103,19 +104,30 @@ pub fn peer_address(address: &str) -> Option<SocketAddr> {
         .then(|| SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
-/// Whether a request from `source` comes from the peer at `address` over
-/// `transport`: the same IP and port over UDP; the same IP over TCP (its
-/// connections come from any port).
-fn sent_by(address: &str, transport: &str, source: SocketAddr) -> bool {
-    peer_address(address).is_some_and(|peer| {
+/// A configured peer's socket addresses: those its name resolved to (R6),
+/// else its address when that is an IP literal.
+pub fn peer_addresses(peer: &coexist_core::Peer) -> Vec<SocketAddr> {
+    if peer.resolved.is_empty() {
+        peer_address(&peer.address).into_iter().collect()
+    } else {
+        peer.resolved.clone()
+    }
+}
+
+/// Whether a request from `source` comes from a peer at one of `addresses`
+/// over `transport`: the same IP and port over UDP; the same IP over TCP
+/// (its connections come from any port).
+fn sent_by(addresses: &[SocketAddr], transport: &str, source: SocketAddr) -> bool {
+    addresses.iter().any(|peer| {
         peer.ip() == source.ip()
             && (transport.eq_ignore_ascii_case("tcp") || peer.port() == source.port())
     })
 }
 
-/// Where requests to the peer at `address` over `transport` go.
-fn peer_of(address: &str, transport: &str) -> Option<Peer> {
-    let addr = peer_address(address)?;
+/// Where requests to a peer at `addresses` over `transport` go: its first
+/// address (IPv4 before IPv6, as resolved and sorted).
+fn peer_of(addresses: &[SocketAddr], transport: &str) -> Option<Peer> {
+    let addr = *addresses.first()?;
     Some(if transport.eq_ignore_ascii_case("tcp") {
         Peer {
             transport: Transport::Tcp,
@@ -342,7 +354,8 @@ impl SipDirectory for CoreDirectory {
         let state = self.inner.read();
         let tenant = state.tenants().find(|t| {
             state.peers_of(&t.name).any(|p| {
-                p.kind == coexist_core::PeerKind::Pstn && sent_by(&p.address, &p.transport, source)
+                p.kind == coexist_core::PeerKind::Pstn
+                    && sent_by(&peer_addresses(p), &p.transport, source)
             })
         });
         tenant.map(|t| t.name.clone())
@@ -353,7 +366,7 @@ impl SipDirectory for CoreDirectory {
         state
             .peers_of(tenant)
             .filter(|p| p.kind == coexist_core::PeerKind::Pstn)
-            .find_map(|p| peer_of(&p.address, &p.transport))
+            .find_map(|p| peer_of(&peer_addresses(p), &p.transport))
     }
 
     fn number_owner(&self, number: &str) -> Option<SipUser> {
@@ -376,8 +389,8 @@ impl SipDirectory for CoreDirectory {
             .and_then(|name| state.interop_policy(name))
             .map(|policy| LegacyCalling {
                 policy,
-                // R9.2: no per-user calling-client choice is stored yet.
-                user_choice: None,
+                // R9.2: in force only when the policy allows an override.
+                user_choice: user.preferred_calling_client,
             });
         let verdict = coexist_policy::pstn::route_pstn_inbound(&PstnCallee {
             mode: coexist_core::views::effective_of(user, tenant).mode(),
@@ -429,7 +442,7 @@ impl SipDirectory for CoreDirectory {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{peer_address, sent_by};
+    use super::{peer_address, peer_of, sent_by};
     use std::net::SocketAddr;
 
     #[test]
@@ -439,9 +452,19 @@ mod tests {
         assert_eq!(peer_address("localhost:5070"), at("127.0.0.1:5070"));
         assert_eq!(peer_address("gw.contoso.test:5060"), None, "no DNS here");
         let from = |s: &str| s.parse::<SocketAddr>().unwrap();
-        assert!(sent_by("127.0.0.1:5070", "udp", from("127.0.0.1:5070")));
-        assert!(!sent_by("127.0.0.1:5070", "udp", from("127.0.0.1:5071")));
-        assert!(!sent_by("127.0.0.1:5070", "udp", from("127.0.0.2:5070")));
-        assert!(sent_by("127.0.0.1:5070", "tcp", from("127.0.0.1:40123")));
+        let gw = [from("127.0.0.1:5070")];
+        assert!(sent_by(&gw, "udp", from("127.0.0.1:5070")));
+        assert!(!sent_by(&gw, "udp", from("127.0.0.1:5071")));
+        assert!(!sent_by(&gw, "udp", from("127.0.0.2:5070")));
+        assert!(sent_by(&gw, "tcp", from("127.0.0.1:40123")));
+        // A name that resolved to several addresses: any of them (R6).
+        let named = [from("192.0.2.1:5060"), from("192.0.2.2:5060")];
+        assert!(sent_by(&named, "udp", from("192.0.2.2:5060")));
+        assert!(
+            !sent_by(&[], "udp", from("192.0.2.2:5060")),
+            "unresolved: nobody"
+        );
+        assert_eq!(peer_of(&named, "udp").map(|p| p.addr), Some(named[0]));
+        assert_eq!(peer_of(&[], "udp"), None);
     }
 }

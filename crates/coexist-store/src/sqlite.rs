@@ -44,6 +44,11 @@ fn migrator() -> Migrator {
             "sfb_pending",
             include_str!("../migrations/0004_sfb_pending.sql"),
         ),
+        (
+            5,
+            "preferred_calling_client",
+            include_str!("../migrations/0005_preferred_calling_client.sql"),
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(
@@ -198,6 +203,10 @@ impl SqliteStore {
                 row.try_get("upgrade_policy").map_err(err)?,
             )?,
             interop_policy: row.try_get("interop_policy").map_err(err)?,
+            preferred_calling_client: parse_opt(
+                "preferred_calling_client",
+                row.try_get("preferred_calling_client").map_err(err)?,
+            )?,
             credentials,
             created_at: Timestamp(row.try_get("created_at").map_err(err)?),
             updated_at: Timestamp(row.try_get("updated_at").map_err(err)?),
@@ -233,7 +242,8 @@ impl SqliteStore {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO users (upn, tenant, display_name, sfb_homing, teams_enabled,
                  sfb_enabled, voice, phone_number, specialized_workflow, upgrade_policy,
-                 interop_policy, password_hash, ha1_md5, ha1_sha256, created_at, updated_at) ",
+                 interop_policy, preferred_calling_client, password_hash, ha1_md5, ha1_sha256,
+                 created_at, updated_at) ",
             );
             query.push_values(chunk, |mut row, user| {
                 let credentials = user.credentials.as_ref();
@@ -248,6 +258,7 @@ impl SqliteStore {
                     .push_bind(user.specialized_workflow)
                     .push_bind(user.upgrade_policy.map(|p| p.as_str()))
                     .push_bind(&user.interop_policy)
+                    .push_bind(user.preferred_calling_client.map(|c| c.as_str()))
                     .push_bind(credentials.and_then(|c| c.password_hash.clone()))
                     .push_bind(credentials.map(|c| c.ha1_md5.clone()))
                     .push_bind(credentials.map(|c| c.ha1_sha256.clone()))
@@ -262,6 +273,7 @@ impl SqliteStore {
                   specialized_workflow = excluded.specialized_workflow,
                   upgrade_policy = excluded.upgrade_policy,
                   interop_policy = excluded.interop_policy,
+                  preferred_calling_client = excluded.preferred_calling_client,
                   password_hash = excluded.password_hash, ha1_md5 = excluded.ha1_md5,
                   ha1_sha256 = excluded.ha1_sha256, updated_at = excluded.updated_at",
             );
@@ -429,6 +441,8 @@ impl DirectoryStore for SqliteStore {
                 address: row.try_get("address").map_err(err)?,
                 transport: row.try_get("transport").map_err(err)?,
                 domains: serde_json::from_str(&domains).map_err(err)?,
+                // Resolved again at every start (R6), never stored.
+                resolved: Vec::new(),
                 updated_at: Timestamp(row.try_get("updated_at").map_err(err)?),
             });
         }

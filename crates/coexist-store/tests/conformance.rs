@@ -40,6 +40,7 @@ fn user(upn: &str, tenant: &str, number: Option<&str>) -> User {
         specialized_workflow: true,
         upgrade_policy: Some(UpgradePolicy::SfBWithTeamsCollab),
         interop_policy: Some("DisallowOverrideCallingSfbChatSfb".into()),
+        preferred_calling_client: None,
         credentials: Some(Credentials::digest_only(upn, "contoso.test", "password1")),
         created_at: Timestamp(1),
         updated_at: Timestamp(2),
@@ -70,7 +71,10 @@ where
     let fabrikam = tenant("fabrikam");
     let alice = user("alice@contoso.test", "contoso", Some("+14255550100"));
     let many: Vec<User> = (0..3000)
-        .map(|i| user(&format!("u{i}@fabrikam.test"), "fabrikam", None))
+        .map(|i| User {
+            preferred_calling_client: (i % 2 == 0).then_some(coexist_policy::Client::Sfb),
+            ..user(&format!("u{i}@fabrikam.test"), "fabrikam", None)
+        })
         .collect();
     let policy = built_in_interop_policy("DisallowOverrideCallingTeamsChatTeams").unwrap();
     let peer = Peer {
@@ -80,6 +84,7 @@ where
         address: "sip.partner.test:5060".into(),
         transport: "tcp".into(),
         domains: vec!["partner.test".into()],
+        resolved: Vec::new(),
         updated_at: Timestamp(4),
     };
     let token = TenantToken {
@@ -112,9 +117,11 @@ where
         .await
         .unwrap();
     // Replacing a user keeps one row.
+    // R9.2: the user's own calling client survives a reopen.
     let alice2 = User {
         display_name: "Alice".into(),
         phone_number: None,
+        preferred_calling_client: Some(coexist_policy::Client::Teams),
         ..alice.clone()
     };
     store
@@ -144,6 +151,11 @@ where
         Some(&alice2)
     );
     assert!(snapshot.users.iter().any(|u| u == &many[2999]));
+    assert!(snapshot.users.iter().any(|u| u == &many[2998]));
+    assert_eq!(
+        many[2998].preferred_calling_client,
+        Some(coexist_policy::Client::Sfb)
+    );
     assert_eq!(
         snapshot.interop_policies,
         vec![("Custom".to_owned(), policy)]

@@ -90,3 +90,48 @@ impl Directory {
         Ok(())
     }
 }
+
+impl Directory {
+    /// R9.2: a user chooses their own calling client (or with `None` drops
+    /// the choice). Allowed only while their TeamsInteropPolicy has
+    /// `AllowEndUserClientOverride`; the audit log names the user.
+    pub async fn choose_calling_client(
+        &self,
+        upn: &str,
+        choice: Option<coexist_policy::Client>,
+    ) -> Result<User> {
+        let _writer = self.writer.lock().await;
+        let before = self.user(&Actor::System, upn)?;
+        let allowed = before
+            .interop_policy
+            .as_deref()
+            .and_then(|name| self.read().interop_policy(name))
+            .is_some_and(|p| p.allow_end_user_client_override);
+        if !allowed {
+            return Err(DirectoryError::Forbidden(format!(
+                "R9.2: only a user whose TeamsInteropPolicy allows it (AllowEndUserClientOverride) may choose their calling client; {}'s policy is {}",
+                before.upn,
+                before.interop_policy.as_deref().unwrap_or("none")
+            )));
+        }
+        let mut after = User {
+            preferred_calling_client: choice,
+            ..before.clone()
+        };
+        after.updated_at = self.clock.now();
+        let mut audit = self.audit_entry(
+            &Actor::System,
+            "set-calling-client",
+            Some(&after.tenant),
+            &after.upn,
+            json(&before),
+            json(&after),
+        );
+        audit.actor = format!("user:{}", after.upn);
+        self.store
+            .commit(&[Change::PutUser(&after)], &[audit])
+            .await?;
+        self.write().put_user(after.clone());
+        Ok(after)
+    }
+}

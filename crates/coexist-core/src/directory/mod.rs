@@ -43,7 +43,8 @@ impl Directory {
         clock: Arc<dyn Clock>,
         admin_token: &str,
     ) -> Result<Directory> {
-        let snapshot = store.load().await?;
+        let mut snapshot = store.load().await?;
+        peers::resolve_loaded(&mut snapshot.peers).await;
         Ok(Directory {
             state: RwLock::new(State::from_snapshot(snapshot)),
             writer: tokio::sync::Mutex::new(()),

@@ -8,6 +8,7 @@ use crate::fields;
 use crate::model::{Actor, Peer, PeerKind};
 use crate::ports::Change;
 use serde::Deserialize;
+use std::net::{SocketAddr, ToSocketAddrs};
 
 /// A peer's fields (`PUT /v1/tenants/{t}/peers/{kind}/{name}`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -46,6 +47,65 @@ fn address(value: &str) -> Result<String> {
     Ok(value.trim().to_ascii_lowercase())
 }
 
+/// How long a peer's name may take to resolve.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Resolves a peer's `host:port` (an IP literal, `localhost` or a DNS name)
+/// to its socket addresses, off the async workers. The SIP edge does no
+/// DNS: it knows a PSTN gateway (R6) by what this returns when the gateway
+/// is set and at every start.
+pub async fn resolve_address(address: &str) -> std::result::Result<Vec<SocketAddr>, String> {
+    let owned = address.to_owned();
+    let lookup = tokio::task::spawn_blocking(move || {
+        owned
+            .to_socket_addrs()
+            .map(|addrs| addrs.collect::<Vec<_>>())
+    });
+    let mut addrs = match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+        Ok(Ok(Ok(addrs))) => addrs,
+        Ok(Ok(Err(e))) => return Err(e.to_string()),
+        Ok(Err(_)) => return Err("the lookup failed".to_owned()),
+        Err(_) => return Err(format!("no answer within {}s", RESOLVE_TIMEOUT.as_secs())),
+    };
+    addrs.sort();
+    addrs.dedup();
+    if addrs.is_empty() {
+        return Err("no addresses".to_owned());
+    }
+    Ok(addrs)
+}
+
+/// Resolves what a peer of `kind` needs resolved (PSTN gateways), naming
+/// the field when the name does not resolve.
+async fn resolve_for(kind: PeerKind, address: &str) -> Result<Vec<SocketAddr>> {
+    if kind != PeerKind::Pstn {
+        return Ok(Vec::new());
+    }
+    resolve_address(address).await.map_err(|why| {
+        DirectoryError::invalid(
+            "address",
+            format!(
+                "'{address}' does not resolve to an IP address ({why}); the SIP edge needs the gateway's addresses (R6)"
+            ),
+        )
+    })
+}
+
+/// Resolves the PSTN gateways of a loaded directory again (at start). A
+/// name that no longer resolves leaves the gateway without addresses (its
+/// calls are refused) and is logged.
+pub(crate) async fn resolve_loaded(peers: &mut [Peer]) {
+    for peer in peers.iter_mut().filter(|p| p.kind == PeerKind::Pstn) {
+        match resolve_address(&peer.address).await {
+            Ok(addrs) => peer.resolved = addrs,
+            Err(why) => tracing::warn!(
+                tenant = %peer.tenant, peer = %peer.name, address = %peer.address,
+                "PSTN gateway address does not resolve: {why}"
+            ),
+        }
+    }
+}
+
 impl Directory {
     /// A tenant's peers.
     pub fn peers(&self, actor: &Actor, tenant: &str) -> Result<Vec<Peer>> {
@@ -62,16 +122,7 @@ impl Directory {
         name: &str,
         input: PeerFields,
     ) -> Result<Peer> {
-        let _writer = self.lock_writer().await;
-        let tenant = self.tenant(actor, tenant)?;
-        let name = fields::tenant_name(name).map_err(|_| {
-            DirectoryError::invalid(
-                "name",
-                format!(
-                    "'{name}' is not a peer name: 1-63 lower-case letters, digits, '-', '_' or '.'"
-                ),
-            )
-        })?;
+        self.tenant(actor, tenant)?;
         let address = address(
             input
                 .address
@@ -93,6 +144,18 @@ impl Directory {
                 ));
             }
         };
+        // Before taking the writer: a lookup may take seconds.
+        let resolved = resolve_for(kind, &address).await?;
+        let _writer = self.lock_writer().await;
+        let tenant = self.tenant(actor, tenant)?;
+        let name = fields::tenant_name(name).map_err(|_| {
+            DirectoryError::invalid(
+                "name",
+                format!(
+                    "'{name}' is not a peer name: 1-63 lower-case letters, digits, '-', '_' or '.'"
+                ),
+            )
+        })?;
         let domains = input
             .domains
             .iter()
@@ -127,6 +190,7 @@ impl Directory {
             address,
             transport: transport.to_owned(),
             domains,
+            resolved,
             updated_at: self.clock().now(),
         };
         let audit = self.audit_entry(

@@ -83,6 +83,12 @@ impl Directory {
             specialized_workflow: input.specialized_workflow.unwrap_or(false),
             upgrade_policy: None,
             interop_policy: None,
+            preferred_calling_client: fields::calling_client(
+                input
+                    .preferred_calling_client
+                    .as_ref()
+                    .and_then(|c| c.as_deref()),
+            )?,
             credentials,
             created_at: now,
             updated_at: now,
@@ -200,6 +206,9 @@ impl Directory {
         after.specialized_workflow = input
             .specialized_workflow
             .unwrap_or(before.specialized_workflow);
+        if let Some(choice) = &input.preferred_calling_client {
+            after.preferred_calling_client = fields::calling_client(choice.as_deref())?;
+        }
         after.credentials = credentials;
         Self::check_unique(&self.read(), &after, false)?;
         Self::check_r1_5(&after, &tenant)?;

@@ -226,6 +226,12 @@ impl Teams {
         &self.directory
     }
 
+    /// Whether one of `upn`'s live sfb registrations is an IP phone, as the
+    /// sfb side reports (R6.3; the R8.6 lint asks).
+    pub fn has_ip_phone(&self, upn: &str) -> bool {
+        self.sfb.has_ip_phone(upn)
+    }
+
     fn now(&self) -> Timestamp {
         self.clock.now()
     }

@@ -279,6 +279,12 @@ pub trait SfbDelivery: Send + Sync + std::fmt::Debug + 'static {
     fn has_live_endpoint(&self, upn: &str) -> bool;
     /// When the user's sfb client was last seen, if ever.
     fn last_seen(&self, upn: &str) -> Option<Timestamp>;
+    /// Whether one of the user's live sfb registrations is an IP phone
+    /// (R6.3: it stops ringing when their calls land in teams; R8.6 lint).
+    /// Default: none known.
+    fn has_ip_phone(&self, _upn: &str) -> bool {
+        false
+    }
 }
 
 /// The delivery port before the SIP edge implements it: messages stay
