@@ -1,6 +1,6 @@
 //! The phone network through the real binary, the gaps of issue 6: a PSTN
 //! gateway configured by host name (resolved when set and at every start,
-//! R6), `tel:` Request-URIs from it (RFC 3966), and a legacy-policy user's
+//! R6), `tel:` Request-URIs to and from it (RFC 3966), and a legacy-policy user's
 //! calls landing by R9.1 — then by their own calling client once they
 //! choose one (R9.2, `PUT /v1/me/calling-client`), as explain says.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -130,6 +130,26 @@ fn r6_r9_2_a_named_gateway_dials_tel_numbers_and_a_legacy_user_chooses_where_cal
     let id = incoming(&mut ritas);
     done(&s, &rita, &id, "answer", json!({"sdp": ANSWER}));
     call.succeeds();
+
+    // R6.4 out: an sfb client dials tel:+15550003; the call goes to the
+    // named gateway's address as sip:+15550003@GATEWAY;user=phone.
+    let at_gateway = sipp.callee(
+        "uas_answer.xml",
+        gateway,
+        &[
+            ("caller", "alice@contoso.test"),
+            ("offer", "o=sfbcaller"),
+            ("ruri", "sip:\\+15550003@127.0.0.1"),
+        ],
+    );
+    sipp.caller(
+        "uac_bye_tel.xml",
+        "alice@contoso.test",
+        "+15550003",
+        &[("answer", "o=sfbcallee")],
+    )
+    .succeeds();
+    at_gateway.succeeds();
 
     // The admin can change it for her (PATCH), and it is kept across a
     // restart, like the gateway, whose name is resolved again.
