@@ -155,15 +155,15 @@ async fn flow(
     for _ in 0..pairs {
         ready_rx.recv().await.unwrap();
     }
-    let acked = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let started = base.elapsed();
-    let until = Instant::now() + Duration::from_secs(seconds);
-    let mut senders = Vec::new();
+    // Senders log in and open their chats before the clock starts.
+    enum Sender {
+        Teams(Http, String, String),
+        Sfb(Ua, String),
+    }
+    let mut prepared = Vec::with_capacity(pairs);
     for i in 0..pairs {
-        let (acked, failed) = (acked.clone(), failed.clone());
         let (me, peer) = (sender(i), recipient(i));
-        match from {
+        prepared.push(match from {
             Side::Teams => {
                 let token = token(http, &me).await;
                 let mut client = Http::connect(http).await;
@@ -172,8 +172,22 @@ async fn flow(
                     .await;
                 assert_eq!(status, 201, "chat {me} → {peer}: {chat}");
                 let path = format!("/v1/chats/{}/messages", chat["id"].as_str().unwrap());
-                senders.push(tokio::spawn(async move {
-                    let mut n = 0u64;
+                Sender::Teams(client, token, path)
+            }
+            Side::Sfb => Sender::Sfb(Ua::new(sip, me).await, format!("sip:{peer}")),
+        });
+    }
+    let acked = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = base.elapsed();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut senders = Vec::new();
+    for prepared in prepared {
+        let (acked, failed) = (acked.clone(), failed.clone());
+        senders.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            match prepared {
+                Sender::Teams(mut client, token, path) => {
                     while Instant::now() < until {
                         n += 1;
                         let body = format!(
@@ -184,13 +198,8 @@ async fn flow(
                         let counter = if status == 201 { &acked } else { &failed };
                         counter.fetch_add(1, Ordering::Relaxed);
                     }
-                }));
-            }
-            Side::Sfb => {
-                let mut ua = Ua::new(sip, me).await;
-                senders.push(tokio::spawn(async move {
-                    let target = format!("sip:{peer}");
-                    let mut n = 0u64;
+                }
+                Sender::Sfb(mut ua, target) => {
                     while Instant::now() < until {
                         n += 1;
                         let mut message = ua.request(Method::Message, &target, &target);
@@ -203,9 +212,9 @@ async fn flow(
                         };
                         counter.fetch_add(1, Ordering::Relaxed);
                     }
-                }));
+                }
             }
-        }
+        }));
     }
     for sender in senders {
         sender.await.unwrap();

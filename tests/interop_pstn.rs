@@ -64,6 +64,15 @@ fn r6_a_tenant_pstn_gateway_carries_calls_in_and_out_by_the_rules() {
     sipp.register_phone("olga@contoso.test", phone_port);
     let phone = std::net::UdpSocket::bind(("127.0.0.1", phone_port)).unwrap();
     phone.set_nonblocking(true).unwrap();
+    // R8.6: the lint names olga, whose calls land on teams and whose sfb
+    // registration is an IP phone that will stop ringing.
+    let lint = s.admin("GET", "/v1/tenants/contoso/lint", None);
+    let findings = expect(&lint, 200)["findings"].as_array().unwrap().clone();
+    let r8_6 = findings
+        .iter()
+        .find(|f| f["rule"] == "R8.6")
+        .unwrap_or_else(|| panic!("no R8.6 finding in {findings:?}"));
+    assert_eq!(r8_6["users"], json!(["olga@contoso.test"]), "{r8_6}");
     let olga = login(&s, "olga@contoso.test");
     let mut olgas = Events::open(&s, &olga, None);
     let call = sipp.gateway(

@@ -104,6 +104,13 @@ impl Endpoints {
             .is_some_and(|e| e.registered_until_ms > now_ms())
     }
 
+    /// Whether one of `upn`'s live bindings is an IP phone (R6.3; the R8.6
+    /// lint asks).
+    pub fn has_live_phone(&self, upn: &str) -> bool {
+        self.get(upn)
+            .is_some_and(|e| e.has_phone && e.registered_until_ms > now_ms())
+    }
+
     /// When `upn`'s sfb client was last seen: now while it is live, else the
     /// last report.
     pub fn last_seen(&self, upn: &str) -> Option<Timestamp> {

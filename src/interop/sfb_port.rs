@@ -283,4 +283,8 @@ impl SfbDelivery for SfbPort {
     fn last_seen(&self, upn: &str) -> Option<Timestamp> {
         self.endpoints.last_seen(upn)
     }
+
+    fn has_ip_phone(&self, upn: &str) -> bool {
+        self.endpoints.has_live_phone(upn)
+    }
 }
