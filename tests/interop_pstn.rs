@@ -66,12 +66,18 @@ fn r6_a_tenant_pstn_gateway_carries_calls_in_and_out_by_the_rules() {
     phone.set_nonblocking(true).unwrap();
     // R8.6: the lint names olga, whose calls land on teams and whose sfb
     // registration is an IP phone that will stop ringing.
-    let lint = s.admin("GET", "/v1/tenants/contoso/lint", None);
-    let findings = expect(&lint, 200)["findings"].as_array().unwrap().clone();
-    let r8_6 = findings
-        .iter()
-        .find(|f| f["rule"] == "R8.6")
-        .unwrap_or_else(|| panic!("no R8.6 finding in {findings:?}"));
+    // The registration reaches the teams side asynchronously: ask again
+    // for a while.
+    let mut r8_6 = serde_json::Value::Null;
+    for _ in 0..100 {
+        let lint = s.admin("GET", "/v1/tenants/contoso/lint", None);
+        let findings = expect(&lint, 200)["findings"].as_array().unwrap().clone();
+        if let Some(found) = findings.into_iter().find(|f| f["rule"] == "R8.6") {
+            r8_6 = found;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert_eq!(r8_6["users"], json!(["olga@contoso.test"]), "{r8_6}");
     let olga = login(&s, "olga@contoso.test");
     let mut olgas = Events::open(&s, &olga, None);
