@@ -81,17 +81,31 @@ async fn websocket(
 ) {
     let mut socket = support::events_socket(http, &token).await;
     ready.send(()).await.unwrap();
-    while let Some(Ok(frame)) = socket.next().await {
-        let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
-            continue;
-        };
-        // New messages only (not the sender's delivery-state updates).
-        if text.as_str().contains("\"type\":\"message\"")
-            && text.as_str().contains("\"change\":\"new\"")
-        {
-            received.fetch_add(1, Ordering::Relaxed);
-            last.fetch_max(base.elapsed().as_micros() as u64, Ordering::Relaxed);
+    // A reader that falls behind is closed by the server ("reconnect with
+    // ?since="); it resumes like a real client, and counts each event once.
+    let mut seen: i64 = 0;
+    loop {
+        while let Some(Ok(frame)) = socket.next().await {
+            let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
+                continue;
+            };
+            let text = text.as_str();
+            let id = text
+                .strip_prefix("{\"id\":")
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0);
+            if id <= seen {
+                continue;
+            }
+            seen = id;
+            // New messages only (not the sender's delivery-state updates).
+            if text.contains("\"type\":\"message\"") && text.contains("\"change\":\"new\"") {
+                received.fetch_add(1, Ordering::Relaxed);
+                last.fetch_max(base.elapsed().as_micros() as u64, Ordering::Relaxed);
+            }
         }
+        socket = support::events_socket_since(http, &token, Some(seen)).await;
     }
 }
 

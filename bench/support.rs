@@ -138,7 +138,20 @@ pub async fn events_socket(
     http: SocketAddr,
     token: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
-    let url = format!("ws://{http}/v1/events?access_token={token}");
+    events_socket_since(http, token, None).await
+}
+
+/// The same, resuming after event `since` (a client the server closed for
+/// being too slow reconnects so).
+pub async fn events_socket_since(
+    http: SocketAddr,
+    token: &str,
+    since: Option<i64>,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+    let mut url = format!("ws://{http}/v1/events?access_token={token}");
+    if let Some(since) = since {
+        url.push_str(&format!("&since={since}"));
+    }
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(16 * 1024);
     tokio_tungstenite::connect_async_with_config(url, Some(config), false)
