@@ -145,7 +145,7 @@ pub async fn call_flow(
             Side::Teams => {
                 callers.push(tokio::spawn(teams_caller(
                     http,
-                    tokens[i].clone(),
+                    tokens.get(i).cloned().unwrap_or_default(),
                     peer,
                     until,
                     done,

@@ -20,6 +20,18 @@ pub struct Endpoint {
     /// When what was pending for them was last made due (ms since the
     /// epoch).
     pub due_at_ms: u64,
+    /// R1.4: whether their upgrade policy notifies sfb users, as last
+    /// looked at (when they became live, and at each directory change).
+    pub notify_on: bool,
+}
+
+/// What a report changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// What was pending for the user is due now.
+    pub due: bool,
+    /// The user was not live and is now.
+    pub became_live: bool,
 }
 
 /// While a user stays registered, what is still pending for them (a
@@ -52,30 +64,62 @@ impl Endpoints {
     /// and they were not (a first registration, or the first since the
     /// last one lapsed), or they stay live and it was last due
     /// [`RETRY_WHILE_LIVE`] ago or more.
-    pub fn report(&self, upn: &str, until: Option<Duration>, has_phone: bool) -> bool {
+    pub fn report(&self, upn: &str, until: Option<Duration>, has_phone: bool) -> Report {
         self.report_at(now_ms(), upn, until, has_phone)
     }
 
-    fn report_at(&self, now: u64, upn: &str, until: Option<Duration>, has_phone: bool) -> bool {
+    fn report_at(&self, now: u64, upn: &str, until: Option<Duration>, has_phone: bool) -> Report {
         let mut endpoint = Endpoint {
             registered_until_ms: until.map(|u| u.as_millis() as u64).unwrap_or(0),
             last_seen_ms: now,
             has_phone,
             due_at_ms: 0,
+            notify_on: false,
         };
         let live = endpoint.registered_until_ms > now;
         let mut map = self.lock();
-        let (was_live, due_at) = map
-            .get(upn)
-            .map_or((false, 0), |e| (e.registered_until_ms > now, e.due_at_ms));
+        let (was_live, due_at, notify_on) = map.get(upn).map_or((false, 0, false), |e| {
+            (e.registered_until_ms > now, e.due_at_ms, e.notify_on)
+        });
         let due = live
             && (!was_live || now.saturating_sub(due_at) >= RETRY_WHILE_LIVE.as_millis() as u64);
         endpoint.due_at_ms = if due { now } else { due_at };
+        endpoint.notify_on = notify_on;
         map.insert(upn.into(), endpoint);
         if live != was_live {
             self.generation.fetch_add(1, Ordering::Relaxed);
         }
-        due
+        Report {
+            due,
+            became_live: live && !was_live,
+        }
+    }
+
+    /// Records `upn`'s R1.4 flag as looked at now.
+    pub fn set_notify(&self, upn: &str, on: bool) {
+        if let Some(endpoint) = self.lock().get_mut(upn) {
+            endpoint.notify_on = on;
+        }
+    }
+
+    /// R1.4 after a directory change: `flag` tells each live user's flag
+    /// now; the users whose flag went from off to on are returned (they are
+    /// to be told), and every live user's flag is recorded. One pass over
+    /// the map, nothing kept for users who are not live.
+    pub fn notify_turned_on(&self, flag: impl Fn(&str) -> bool) -> Vec<String> {
+        let now = now_ms();
+        let mut turned_on = Vec::new();
+        for (upn, endpoint) in self.lock().iter_mut() {
+            if endpoint.registered_until_ms <= now {
+                continue;
+            }
+            let on = flag(upn);
+            if on && !endpoint.notify_on {
+                turned_on.push(upn.to_string());
+            }
+            endpoint.notify_on = on;
+        }
+        turned_on
     }
 
     /// Changes whenever the set of live users may have changed.
@@ -138,20 +182,32 @@ mod tests {
         let endpoints = Endpoints::default();
         assert!(!endpoints.is_live("a@x.test"));
         let before = endpoints.generation();
-        assert!(endpoints.report("a@x.test", in_a_minute(), false));
+        assert!(
+            endpoints
+                .report("a@x.test", in_a_minute(), false)
+                .became_live
+        );
         assert_eq!(endpoints.live(), ["a@x.test"]);
         assert_ne!(endpoints.generation(), before);
         // A refresh is not news; losing the last binding is not either.
         let before = endpoints.generation();
-        assert!(!endpoints.report("a@x.test", in_a_minute(), false));
+        assert!(
+            !endpoints
+                .report("a@x.test", in_a_minute(), false)
+                .became_live
+        );
         assert_eq!(endpoints.generation(), before);
         assert!(endpoints.is_live("a@x.test"));
-        assert!(!endpoints.report("a@x.test", None, false));
+        assert!(!endpoints.report("a@x.test", None, false).became_live);
         assert!(!endpoints.is_live("a@x.test"));
         assert!(endpoints.live().is_empty());
         assert!(endpoints.last_seen("a@x.test").is_some());
         // Registering again is.
-        assert!(endpoints.report("a@x.test", in_a_minute(), true));
+        assert!(
+            endpoints
+                .report("a@x.test", in_a_minute(), true)
+                .became_live
+        );
         assert!(endpoints.get("a@x.test").is_some_and(|e| e.has_phone));
         assert_eq!(endpoints.last_seen("b@x.test"), None);
     }
@@ -162,13 +218,37 @@ mod tests {
         let now = now_ms();
         let until = Some(Duration::from_millis(now + 3_600_000));
         let period = RETRY_WHILE_LIVE.as_millis() as u64;
-        assert!(endpoints.report_at(now, "a@x.test", until, false));
-        assert!(!endpoints.report_at(now + 1_000, "a@x.test", until, false));
-        assert!(!endpoints.report_at(now + period - 1, "a@x.test", until, false));
-        assert!(endpoints.report_at(now + period, "a@x.test", until, false));
-        assert!(!endpoints.report_at(now + period + 1, "a@x.test", until, false));
+        let due = |at: u64, until| endpoints.report_at(at, "a@x.test", until, false).due;
+        assert!(due(now, until));
+        assert!(!due(now + 1_000, until));
+        assert!(!due(now + period - 1, until));
+        assert!(due(now + period, until));
+        assert!(!due(now + period + 1, until));
         // Gone, then back: due at once.
-        assert!(!endpoints.report_at(now + period + 2, "a@x.test", None, false));
-        assert!(endpoints.report_at(now + period + 3, "a@x.test", until, false));
+        assert!(!due(now + period + 2, None));
+        assert!(due(now + period + 3, until));
+    }
+
+    #[test]
+    fn r1_4_a_flag_that_turns_on_for_a_live_user_is_told_once() {
+        let endpoints = Endpoints::default();
+        endpoints.report("on@x.test", in_a_minute(), false);
+        endpoints.report("off@x.test", in_a_minute(), false);
+        endpoints.report("gone@x.test", None, false);
+        // Registered with the flag on: the registration told them.
+        endpoints.set_notify("on@x.test", true);
+        let turned = endpoints.notify_turned_on(|_| true);
+        assert_eq!(turned, ["off@x.test"]);
+        assert!(endpoints.notify_turned_on(|_| true).is_empty());
+        // Off, then on again: told again.
+        assert!(
+            endpoints
+                .notify_turned_on(|upn| upn != "off@x.test")
+                .is_empty()
+        );
+        assert_eq!(endpoints.notify_turned_on(|_| true), ["off@x.test"]);
+        // A refresh keeps what was looked at.
+        endpoints.report("off@x.test", in_a_minute(), false);
+        assert!(endpoints.notify_turned_on(|_| true).is_empty());
     }
 }

@@ -64,41 +64,26 @@ const PLAIN_TEXT: &str = "text/plain;charset=utf-8";
 /// R1.4 for a user who is registered when their policy becomes a
 /// `…WithNotify` one: the SIP edge tells a user on registration; this
 /// tells the ones already registered. Twice a second, when the directory
-/// or the set of registered users changed, it reads the flag of each
-/// registered user and sends the notice on a change from off to on (a user
-/// seen for the first time got it on registration, if due). Ends with the
-/// teams side.
+/// changed, it reads the flag of each registered user and sends the notice
+/// where it went from off to on (the flag as it was when they registered
+/// is recorded then, [`notify_flag`]). Registrations alone cause no pass
+/// over the users. Ends with the teams side.
 async fn watch_upgrade_grants(teams: Weak<Teams>, sip: SipHandle, endpoints: Arc<Endpoints>) {
-    let mut seen: Option<(u64, u64)> = None;
-    let mut flags: HashMap<String, bool> = HashMap::new();
+    let mut seen = None;
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let Some(teams) = teams.upgrade() else {
             return;
         };
-        let now = (teams.directory().version(), endpoints.generation());
-        if seen == Some(now) {
+        let version = teams.directory().version();
+        if seen == Some(version) {
             continue;
         }
-        seen = Some(now);
-        let live: HashSet<String> = endpoints.live().into_iter().collect();
-        let mut due = Vec::new();
-        {
+        seen = Some(version);
+        let due = {
             let state = teams.directory().read();
-            for upn in &live {
-                let notify = state.user(upn).is_some_and(|user| {
-                    state.tenant(&user.tenant).is_some_and(|tenant| {
-                        coexist_core::views::effective_of(user, tenant)
-                            .policy
-                            .notify_sfb_users()
-                    })
-                });
-                if flags.insert(upn.clone(), notify) == Some(false) && notify {
-                    due.push(upn.clone());
-                }
-            }
-        }
-        flags.retain(|upn, _| live.contains(upn));
+            endpoints.notify_turned_on(|upn| notify_flag(&state, upn))
+        };
         drop(teams);
         for upn in due {
             let outcome = coexist_sip::SfbDelivery::deliver_message(
@@ -112,6 +97,17 @@ async fn watch_upgrade_grants(teams: Weak<Teams>, sip: SipHandle, endpoints: Arc
             tracing::debug!(%upn, ?outcome, "R1.4 notice on grant");
         }
     }
+}
+
+/// R1.4: whether `upn`'s effective upgrade policy notifies sfb users.
+pub fn notify_flag(state: &coexist_core::state::State, upn: &str) -> bool {
+    state.user(upn).is_some_and(|user| {
+        state.tenant(&user.tenant).is_some_and(|tenant| {
+            coexist_core::views::effective_of(user, tenant)
+                .policy
+                .notify_sfb_users()
+        })
+    })
 }
 
 /// Sends one message to the recipient's sfb contacts; the state the

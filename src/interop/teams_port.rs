@@ -100,10 +100,16 @@ impl TeamsSide for TeamsPort {
     }
 
     fn sfb_presence(&self, state: SfbState) {
-        let due = self
+        let report = self
             .endpoints
             .report(&state.upn, state.registered_until, state.has_phone);
-        if due {
+        if report.became_live {
+            // R1.4: the flag they registered with (the SIP edge told them
+            // then, if on); a later grant is news (`watch_upgrade_grants`).
+            let on = super::sfb_port::notify_flag(&self.teams.directory().read(), &state.upn);
+            self.endpoints.set_notify(&state.upn, on);
+        }
+        if report.due {
             // Nothing lost: what waited for this user's sfb client (while
             // they were away, before a restart, or unanswered by their
             // client) goes out now, in order.
