@@ -170,6 +170,11 @@ fn r3_2_r6_4_calls_are_refused_with_the_same_codes_as_chats() {
     let out = expect(&out, 201).clone();
     assert_eq!(out["method"], "pstn");
     assert_eq!(out["to_client"], json!(null));
+    // The same numbers as tel: URIs (RFC 3966), separators and all.
+    let out = place(&s, &olga, "tel:+1-425-555-0199;phone-context=+1");
+    assert_eq!(expect(&out, 201)["to"], "+14255550199");
+    let to_olga = place(&s, &alice, "tel:+1.425.555.0100");
+    assert_eq!(expect(&to_olga, 201)["to"], "olga@contoso.test");
     let nina = login(&s, "nina@contoso.test");
     assert_eq!(
         problem(&place(&s, &nina, "+14255550199"), 403, "NoVoice")["rule"],

@@ -178,6 +178,16 @@ impl Teams {
         to: &str,
     ) -> Result<(String, Option<Client>, Method)> {
         let to = to.trim();
+        // A `tel:` URI (RFC 3966) names the same number: its visual
+        // separators and parameters are not part of it.
+        let tel: Option<String> = to.strip_prefix("tel:").map(|uri| {
+            let number = uri.split(';').next().unwrap_or_default();
+            number
+                .chars()
+                .filter(|c| !matches!(c, '-' | '.' | '(' | ')' | ' '))
+                .collect()
+        });
+        let to = tel.as_deref().unwrap_or(to);
         let state = self.directory.read();
         let origin = party(&state, from).ok_or_else(|| TeamsError::not_found("user", from))?;
         let target = if let Some(digits) = to.strip_prefix('+') {
