@@ -299,6 +299,12 @@ fn main() {
                 "{name}: {} acknowledged, {} failed, {} received in {:.1} s = {:.0} msg/s end to end",
                 outcome.acked, outcome.failed, outcome.received, outcome.seconds, rate
             );
+            if outcome.received < outcome.acked {
+                println!(
+                    "WARNING: {} acknowledged messages had not arrived 10 s after the senders stopped",
+                    outcome.acked - outcome.received
+                );
+            }
             rates[round] = rate;
         }
         if rates.iter().any(|r| !r.is_nan()) {
