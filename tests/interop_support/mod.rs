@@ -391,8 +391,13 @@ pub fn notified(log: &[Logged]) -> Vec<String> {
 
 /// The MESSAGEs an inbox received: (From, Content-Type, body).
 pub fn received_messages(log: &[Logged]) -> Vec<(String, String, String)> {
+    // A retransmission (the server resends until it hears a 200, e.g. when
+    // it sent before sipp was listening) is the same message: one per
+    // Call-ID and CSeq, as a client shows it.
+    let mut seen = std::collections::HashSet::new();
     log.iter()
         .filter(|m| m.received && m.is("MESSAGE"))
+        .filter(|m| seen.insert((m.header("Call-ID"), m.header("CSeq"))))
         .map(|m| {
             (
                 m.header("From").unwrap_or_default(),
