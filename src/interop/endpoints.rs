@@ -5,7 +5,6 @@
 use coexist_core::Timestamp;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One user's sfb endpoints, as last reported.
@@ -43,8 +42,6 @@ pub const RETRY_WHILE_LIVE: Duration = Duration::from_secs(30);
 #[derive(Debug, Default)]
 pub struct Endpoints {
     by_upn: Mutex<HashMap<Box<str>, Endpoint>>,
-    /// Bumped whenever someone becomes live or stops being live.
-    generation: AtomicU64,
 }
 
 fn now_ms() -> u64 {
@@ -86,9 +83,6 @@ impl Endpoints {
         endpoint.due_at_ms = if due { now } else { due_at };
         endpoint.notify_on = notify_on;
         map.insert(upn.into(), endpoint);
-        if live != was_live {
-            self.generation.fetch_add(1, Ordering::Relaxed);
-        }
         Report {
             due,
             became_live: live && !was_live,
@@ -120,21 +114,6 @@ impl Endpoints {
             endpoint.notify_on = on;
         }
         turned_on
-    }
-
-    /// Changes whenever the set of live users may have changed.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Relaxed)
-    }
-
-    /// Who has a binding that has not expired.
-    pub fn live(&self) -> Vec<String> {
-        let now = now_ms();
-        self.lock()
-            .iter()
-            .filter(|(_, e)| e.registered_until_ms > now)
-            .map(|(upn, _)| upn.to_string())
-            .collect()
     }
 
     /// What was last reported of `upn`.
@@ -181,26 +160,21 @@ mod tests {
     fn a_report_says_when_someone_becomes_live() {
         let endpoints = Endpoints::default();
         assert!(!endpoints.is_live("a@x.test"));
-        let before = endpoints.generation();
         assert!(
             endpoints
                 .report("a@x.test", in_a_minute(), false)
                 .became_live
         );
-        assert_eq!(endpoints.live(), ["a@x.test"]);
-        assert_ne!(endpoints.generation(), before);
+        assert!(endpoints.is_live("a@x.test"));
         // A refresh is not news; losing the last binding is not either.
-        let before = endpoints.generation();
         assert!(
             !endpoints
                 .report("a@x.test", in_a_minute(), false)
                 .became_live
         );
-        assert_eq!(endpoints.generation(), before);
         assert!(endpoints.is_live("a@x.test"));
         assert!(!endpoints.report("a@x.test", None, false).became_live);
         assert!(!endpoints.is_live("a@x.test"));
-        assert!(endpoints.live().is_empty());
         assert!(endpoints.last_seen("a@x.test").is_some());
         // Registering again is.
         assert!(

@@ -86,17 +86,24 @@ async fn watch_upgrade_grants(teams: Weak<Teams>, sip: SipHandle, endpoints: Arc
         };
         drop(teams);
         for upn in due {
-            let outcome = coexist_sip::SfbDelivery::deliver_message(
-                &sip,
-                &system_sender(&upn),
-                &upn,
-                PLAIN_TEXT,
-                bytes::Bytes::from_static(coexist_sip::register::UPGRADE_NOTICE.as_bytes()),
-            )
-            .await;
-            tracing::debug!(%upn, ?outcome, "R1.4 notice on grant");
+            let notice = coexist_sip::register::UPGRADE_NOTICE;
+            system_message(&sip, &upn, notice.into(), "R1.4 notice on grant").await;
         }
     }
+}
+
+/// A notice from the system sender `sip:coexist@DOMAIN` (API.md) to `to`'s
+/// sfb clients; `what` names it in the log.
+async fn system_message(sip: &SipHandle, to: &str, text: String, what: &str) {
+    let outcome = coexist_sip::SfbDelivery::deliver_message(
+        sip,
+        &system_sender(to),
+        to,
+        PLAIN_TEXT,
+        bytes::Bytes::from(text.into_bytes()),
+    )
+    .await;
+    tracing::debug!(%to, ?outcome, "{what}");
 }
 
 /// R1.4: whether `upn`'s effective upgrade policy notifies sfb users.
@@ -237,21 +244,12 @@ impl SfbDelivery for SfbPort {
 
     fn notice(&self, to: &str, from: &str, chat_id: &str) {
         let sip = self.sip.clone();
-        let sender = system_sender(to);
         let text = format!(
             "{from} sent you a message in Teams (chat {chat_id}); open Teams to read and reply."
         );
         let to = to.to_owned();
         tokio::spawn(async move {
-            let outcome = coexist_sip::SfbDelivery::deliver_message(
-                &sip,
-                &sender,
-                &to,
-                PLAIN_TEXT,
-                bytes::Bytes::from(text.into_bytes()),
-            )
-            .await;
-            tracing::debug!(%to, ?outcome, "safety-net notice");
+            system_message(&sip, &to, text, "safety-net notice").await;
         });
     }
 
