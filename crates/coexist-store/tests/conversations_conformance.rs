@@ -202,6 +202,99 @@ where
     }
 }
 
+/// Listing and resume give every message once, in order, whether it is
+/// already in SQLite's thread index (written in batches of thousands) or
+/// still among the recent ones, and across a reopen.
+async fn many_messages_list_in_order<S, F, Fut>(open: F)
+where
+    S: ConversationStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let store = open().await;
+    let threads = ["19:a".to_owned(), "19:b".to_owned(), "19:c".to_owned()];
+    let all: Vec<Message> = (1..=5000)
+        .map(|i| message(i, &threads[(i % 3) as usize]))
+        .collect();
+    for batch in all.chunks(100) {
+        let rows: Vec<Row<'_>> = batch.iter().map(Row::Message).collect();
+        store.commit_conversations(&rows).await.unwrap();
+    }
+    let expected_of = |thread: &str| -> Vec<i64> {
+        all.iter()
+            .filter(|m| m.chat_id == thread)
+            .map(|m| m.id)
+            .rev()
+            .collect()
+    };
+    for round in 0..2 {
+        for thread in &threads {
+            let mut listed = Vec::new();
+            let mut before = None;
+            loop {
+                let page = store.messages(thread, before, 200).await.unwrap();
+                let Some(last) = page.last() else { break };
+                before = Some(last.id);
+                listed.extend(page.iter().map(|m| m.id));
+            }
+            assert_eq!(listed, expected_of(thread), "{thread}, round {round}");
+        }
+        let mut resumed = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store
+                .messages_after(&threads[..2], "", after, 300)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            resumed.extend(page.iter().map(|m| m.id));
+        }
+        let expected: Vec<i64> = all
+            .iter()
+            .filter(|m| m.chat_id != "19:c")
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(resumed, expected, "round {round}");
+        assert_eq!(store.message(4999).await.unwrap().map(|m| m.id), Some(4999));
+        // A change of an old message does not list it twice.
+        let mut changed = all[0].clone();
+        changed.deliveries[0].state = DeliveryState::Delivered;
+        store
+            .commit_conversations(&[Row::Message(&changed)])
+            .await
+            .unwrap();
+    }
+    drop(store);
+    let store = open().await;
+    let listed = store.messages("19:b", None, 5).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|m| m.id).collect::<Vec<_>>(),
+        expected_of("19:b")[..5]
+    );
+}
+
+#[tokio::test]
+async fn memory_conversations_list_many_messages_in_order() {
+    let store = Arc::new(MemoryConversations::default());
+    many_messages_list_in_order(|| {
+        let store = store.clone();
+        async move { Shared(store) }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_conversations_list_many_messages_in_order_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    many_messages_list_in_order(|| {
+        let path = path.clone();
+        async move { SqliteStore::open(&path).await.unwrap() }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn memory_conversations_conform() {
     let store = Arc::new(MemoryConversations::default());

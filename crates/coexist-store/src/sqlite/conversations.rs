@@ -1,32 +1,19 @@
 //! The teams side's storage port on SQLite: threads, messages, the event
-//! stream and sessions. A commit is one transaction with multi-row inserts,
-//! so the writer's group commits cost one fsync each.
+//! stream and sessions. Reads go through the sqlx pool; the writer's group
+//! commits through `commit.rs`, one transaction (one fsync) each.
 
+use super::commit::read;
+use super::message_index::{Entry, Tail};
 use super::{SqliteStore, err, parse, parse_opt};
 use async_trait::async_trait;
 use coexist_core::StoreError;
 use coexist_core::Timestamp;
 use coexist_core::teams::model::{Body, Message, Session, StoredEvent, Thread};
-use coexist_core::teams::ports::{ConversationSnapshot, ConversationStore, Row, pending_for_sfb};
-use sqlx::sqlite::SqliteRow;
+use coexist_core::teams::ports::{ConversationSnapshot, ConversationStore, Row};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
-
-/// Rows per multi-row INSERT, largest first (9 columns at most; SQLite
-/// allows 32 766 bound values per statement). A group commit of any size is
-/// cut into these few sizes, so the statements stay in the connection's
-/// prepared-statement cache instead of being parsed anew for each batch.
-const CHUNKS: [usize; 4] = [256, 32, 4, 1];
-
-/// `rows` cut into slices of the [`CHUNKS`] sizes.
-fn fixed_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
-    let mut rest = rows;
-    std::iter::from_fn(move || {
-        let size = CHUNKS.into_iter().find(|size| *size <= rest.len())?;
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        Some(chunk)
-    })
-}
+use std::collections::HashSet;
+use std::time::Instant;
 
 fn thread_from(row: &SqliteRow) -> Result<Thread, StoreError> {
     let kind: String = row.try_get("kind").map_err(err)?;
@@ -71,7 +58,7 @@ fn message_from(row: &SqliteRow) -> Result<Message, StoreError> {
     })
 }
 
-fn state_str(thread: &Thread) -> &'static str {
+pub(super) fn state_str(thread: &Thread) -> &'static str {
     match thread.state {
         coexist_core::teams::model::ThreadState::Active => "active",
         coexist_core::teams::model::ThreadState::Disabled => "disabled",
@@ -123,145 +110,15 @@ impl ConversationStore for SqliteStore {
         })
     }
 
+    /// Runs on the caller's thread and blocks it for the commit (an fsync):
+    /// the teams writer, its only caller, has a thread of its own for that
+    /// (see `commit.rs` for why this is not a sqlx statement).
     async fn commit_conversations(&self, rows: &[Row<'_>]) -> Result<(), StoreError> {
-        let mut threads = Vec::new();
-        let mut messages = Vec::new();
-        let mut events = Vec::new();
-        let mut sessions = Vec::new();
-        for row in rows {
-            match *row {
-                Row::Thread(t) => threads.push(t),
-                Row::Message(m) => messages.push(m),
-                Row::Event(e) => events.push(e),
-                Row::Session(s) => sessions.push(s),
-            }
-        }
-        let mut tx = self.writer.begin().await.map_err(err)?;
-        for thread in threads {
-            sqlx::query(
-                "INSERT INTO threads (id, kind, topic, method, members, created_by, created_at,
-                   state, disabled_reason, replaced_by, replaces)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (id) DO UPDATE SET members = excluded.members,
-                   state = excluded.state, disabled_reason = excluded.disabled_reason,
-                   replaced_by = excluded.replaced_by, replaces = excluded.replaces,
-                   topic = excluded.topic",
-            )
-            .bind(&thread.id)
-            .bind(thread.kind.as_str())
-            .bind(&thread.topic)
-            .bind(thread.method.as_str())
-            .bind(serde_json::to_string(&thread.members).map_err(err)?)
-            .bind(&thread.created_by)
-            .bind(thread.created_at.millis())
-            .bind(state_str(thread))
-            .bind(&thread.disabled_reason)
-            .bind(&thread.replaced_by)
-            .bind(&thread.replaces)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        }
-        for session in sessions {
-            sqlx::query(
-                "INSERT INTO sessions (digest, upn, created_at, expires_at, revoked)
-                 VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (digest) DO UPDATE SET revoked = excluded.revoked,
-                   expires_at = excluded.expires_at",
-            )
-            .bind(&session.digest)
-            .bind(&session.upn)
-            .bind(session.created_at.millis())
-            .bind(session.expires_at.millis())
-            .bind(session.revoked)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        }
-        let encoded: Vec<(String, String)> = messages
-            .iter()
-            .map(|m| {
-                Ok((
-                    serde_json::to_string(&m.attachments).map_err(err)?,
-                    serde_json::to_string(&m.deliveries).map_err(err)?,
-                ))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        let messages: Vec<(&&Message, &(String, String))> = messages.iter().zip(&encoded).collect();
-        for chunk in fixed_chunks(&messages) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO messages (id, thread_id, sender, created_at, content_type, content,
-                 converted_from, attachments, deliveries) ",
-            );
-            query.push_values(chunk, |mut row, (m, (attachments, deliveries))| {
-                row.push_bind(m.id)
-                    .push_bind(&m.chat_id)
-                    .push_bind(&m.from)
-                    .push_bind(m.created_at.millis())
-                    .push_bind(m.body.content_type.as_str())
-                    .push_bind(&m.body.content)
-                    .push_bind(m.converted_from.map(|c| c.as_str()))
-                    .push_bind(attachments)
-                    .push_bind(deliveries);
-            });
-            query.push(" ON CONFLICT (id) DO UPDATE SET deliveries = excluded.deliveries");
-            query.build().execute(&mut *tx).await.map_err(err)?;
-        }
-        // `sfb_pending` follows the sfb deliveries (native messages, with
-        // teams deliveries only, cost nothing here). One statement per
-        // chunk, not two per message: each statement is a round trip to the
-        // SQLite worker thread. (Measured with `cargo bench --bench interop`:
-        // keeping `sfb_pending` at all costs the teams → sfb path about 8 %.)
-        let with_sfb: Vec<i64> = messages
-            .iter()
-            .filter(|(m, _)| {
-                m.deliveries
-                    .iter()
-                    .any(|d| d.client == coexist_policy::Client::Sfb)
-            })
-            .map(|(m, _)| m.id)
-            .collect();
-        let pending: Vec<(&str, i64)> = messages
-            .iter()
-            .flat_map(|(m, _)| {
-                m.deliveries
-                    .iter()
-                    .filter(|d| {
-                        d.client == coexist_policy::Client::Sfb && pending_for_sfb(m, &d.upn)
-                    })
-                    .map(|d| (d.upn.as_str(), m.id))
-            })
-            .collect();
-        for chunk in fixed_chunks(&with_sfb) {
-            let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new("DELETE FROM sfb_pending WHERE message_id IN (");
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            query.push(")");
-            query.build().execute(&mut *tx).await.map_err(err)?;
-        }
-        for chunk in fixed_chunks(&pending) {
-            let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO sfb_pending (upn, message_id) ");
-            query.push_values(chunk, |mut row, (upn, id)| {
-                row.push_bind(*upn).push_bind(*id);
-            });
-            query.build().execute(&mut *tx).await.map_err(err)?;
-        }
-        for chunk in fixed_chunks(&events) {
-            let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO events (id, upn, at, payload) ");
-            query.push_values(chunk, |mut row, e| {
-                row.push_bind(e.id)
-                    .push_bind(&e.upn)
-                    .push_bind(e.at.millis())
-                    .push_bind(&e.payload);
-            });
-            query.build().execute(&mut *tx).await.map_err(err)?;
-        }
-        tx.commit().await.map_err(err)
+        let mut connection = self
+            .committer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        super::commit::commit(&mut connection, &self.tail, rows)
     }
 
     async fn messages(
@@ -270,29 +127,32 @@ impl ConversationStore for SqliteStore {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        sqlx::query(
-            "SELECT * FROM messages WHERE thread_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(thread)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)?
-        .iter()
-        .map(message_from)
-        .collect()
+        let before = before.unwrap_or(i64::MAX);
+        let (recent, indexed_upto) =
+            read(&self.tail).of_thread_before(thread, before, limit as usize);
+        let mut found = self.by_ids(&recent).await?;
+        found.sort_by_key(|m| std::cmp::Reverse(m.id));
+        let rest = i64::from(limit) - found.len() as i64;
+        if rest > 0 {
+            let older = sqlx::query(
+                "SELECT m.* FROM message_index i JOIN messages m ON m.id = i.id
+                 WHERE i.thread_id = ? AND i.id < ? ORDER BY i.id DESC LIMIT ?",
+            )
+            .bind(thread)
+            .bind(before.min(indexed_upto.saturating_add(1)))
+            .bind(rest)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+            for row in &older {
+                found.push(message_from(row)?);
+            }
+        }
+        Ok(found)
     }
 
     async fn message(&self, id: i64) -> Result<Option<Message>, StoreError> {
-        sqlx::query("SELECT * FROM messages WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?
-            .as_ref()
-            .map(message_from)
-            .transpose()
+        Ok(self.by_ids(&[id]).await?.pop())
     }
 
     async fn messages_after(
@@ -302,26 +162,36 @@ impl ConversationStore for SqliteStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
+        let (recent, indexed_upto) = {
+            let set: HashSet<&str> = threads.iter().map(String::as_str).collect();
+            read(&self.tail).of_threads_after(&set, not_from, after, limit as usize)
+        };
+        let mut found = self.by_ids(&recent).await?;
         // SQLite takes at most 32 766 bound values: ask by chunks of threads
         // and keep the oldest `limit`.
-        let mut found = Vec::new();
-        for chunk in threads.chunks(10_000) {
-            let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT * FROM messages WHERE thread_id IN (");
-            let mut list = query.separated(", ");
-            for thread in chunk {
-                list.push_bind(thread);
-            }
-            query
-                .push(") AND id > ")
-                .push_bind(after)
-                .push(" AND sender <> ")
-                .push_bind(not_from)
-                .push(" ORDER BY id LIMIT ")
-                .push_bind(i64::from(limit));
-            let rows = query.build().fetch_all(&self.pool).await.map_err(err)?;
-            for row in &rows {
-                found.push(message_from(row)?);
+        if after < indexed_upto {
+            for chunk in threads.chunks(10_000) {
+                let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "SELECT m.* FROM message_index i JOIN messages m ON m.id = i.id
+                     WHERE i.thread_id IN (",
+                );
+                let mut list = query.separated(", ");
+                for thread in chunk {
+                    list.push_bind(thread);
+                }
+                query
+                    .push(") AND i.id > ")
+                    .push_bind(after)
+                    .push(" AND i.id <= ")
+                    .push_bind(indexed_upto)
+                    .push(" AND m.sender <> ")
+                    .push_bind(not_from)
+                    .push(" ORDER BY i.id LIMIT ")
+                    .push_bind(i64::from(limit));
+                let rows = query.build().fetch_all(&self.pool).await.map_err(err)?;
+                for row in &rows {
+                    found.push(message_from(row)?);
+                }
             }
         }
         found.sort_by_key(|m| m.id);
@@ -370,4 +240,54 @@ impl ConversationStore for SqliteStore {
         .map(message_from)
         .collect()
     }
+}
+
+impl SqliteStore {
+    /// The messages with these ids (those that exist), in no order.
+    async fn by_ids(&self, ids: &[i64]) -> Result<Vec<Message>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(10_000) {
+            let mut query: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT * FROM messages WHERE id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            for row in &query.build().fetch_all(&self.pool).await.map_err(err)? {
+                found.push(message_from(row)?);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The tail of messages not yet in `message_index`, as the database has it.
+pub(super) async fn load_tail(pool: &SqlitePool) -> Result<Tail, StoreError> {
+    let indexed_upto: i64 = sqlx::query("SELECT indexed_upto FROM message_index_state")
+        .fetch_one(pool)
+        .await
+        .and_then(|row| row.try_get("indexed_upto"))
+        .map_err(err)?;
+    let newest: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS newest FROM messages")
+        .fetch_one(pool)
+        .await
+        .and_then(|row| row.try_get("newest"))
+        .map_err(err)?;
+    let entries =
+        sqlx::query("SELECT id, thread_id, sender FROM messages WHERE id > ? ORDER BY id")
+            .bind(indexed_upto)
+            .fetch_all(pool)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(|row| {
+                Ok(Entry {
+                    id: row.try_get("id").map_err(err)?,
+                    thread: row.try_get("thread_id").map_err(err)?,
+                    sender: row.try_get("sender").map_err(err)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Tail::new(indexed_upto, newest, entries, Instant::now()))
 }
