@@ -16,11 +16,11 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
+mod batched_index;
 mod commit;
 mod conversations;
-mod message_index;
 
 /// Rows per multi-row INSERT in a bulk import (17 columns each; SQLite
 /// allows 32 766 bound values per statement).
@@ -54,8 +54,8 @@ fn migrator() -> Migrator {
         ),
         (
             6,
-            "message_index",
-            include_str!("../migrations/0006_message_index.sql"),
+            "batched_indexes",
+            include_str!("../migrations/0006_batched_indexes.sql"),
         ),
     ];
     Migrator {
@@ -109,8 +109,9 @@ pub struct SqliteStore {
     /// has written), which keeps a commit of hundreds of messages cheap.
     /// Synchronous (rusqlite), see `sqlite/commit.rs`.
     committer: Arc<Mutex<rusqlite::Connection>>,
-    /// The messages not yet in `message_index` (see `sqlite/message_index.rs`).
-    tail: Arc<RwLock<message_index::Tail>>,
+    /// The messages not yet in `message_index` and the events not yet in
+    /// `event_index` (see `sqlite/batched_index.rs`).
+    tails: Arc<batched_index::Tails>,
 }
 
 fn err(error: impl std::fmt::Display) -> StoreError {
@@ -162,12 +163,12 @@ impl SqliteStore {
             .map_err(err)?;
         migrator().run(&pool).await.map_err(err)?;
         let committer = Arc::new(Mutex::new(commit::open(&dir.join("coexist.db"))?));
-        let tail = Arc::new(RwLock::new(conversations::load_tail(&pool).await?));
+        let tails = Arc::new(conversations::load_tails(&pool).await?);
         tokio::spawn(checkpointer(pool.clone()));
         Ok(SqliteStore {
             pool,
             committer,
-            tail,
+            tails,
         })
     }
 

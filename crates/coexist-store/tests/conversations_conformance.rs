@@ -202,9 +202,9 @@ where
     }
 }
 
-/// Listing and resume give every message once, in order, whether it is
-/// already in SQLite's thread index (written in batches of thousands) or
-/// still among the recent ones, and across a reopen.
+/// Listing and resume give every message and event once, in order, whether
+/// it is already in SQLite's thread or user index (written in batches of
+/// thousands) or still among the recent ones, and across a reopen.
 async fn many_messages_list_in_order<S, F, Fut>(open: F)
 where
     S: ConversationStore,
@@ -216,8 +216,12 @@ where
     let all: Vec<Message> = (1..=5000)
         .map(|i| message(i, &threads[(i % 3) as usize]))
         .collect();
-    for batch in all.chunks(100) {
-        let rows: Vec<Row<'_>> = batch.iter().map(Row::Message).collect();
+    let events: Vec<StoredEvent> = (10_001..=15_000)
+        .map(|i| event(i, if i % 2 == 0 { "u2@x.test" } else { "u1@x.test" }))
+        .collect();
+    for (batch, events) in all.chunks(100).zip(events.chunks(100)) {
+        let mut rows: Vec<Row<'_>> = batch.iter().map(Row::Message).collect();
+        rows.extend(events.iter().map(Row::Event));
         store.commit_conversations(&rows).await.unwrap();
     }
     let expected_of = |thread: &str| -> Vec<i64> {
@@ -256,6 +260,20 @@ where
             .map(|m| m.id)
             .collect();
         assert_eq!(resumed, expected, "round {round}");
+        let mut replayed = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.events("u1@x.test", after, 300).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            replayed.extend(page);
+        }
+        let expected: Vec<StoredEvent> = events
+            .iter()
+            .filter(|e| e.upn == "u1@x.test")
+            .cloned()
+            .collect();
+        assert_eq!(replayed, expected, "round {round}");
         assert_eq!(store.message(4999).await.unwrap().map(|m| m.id), Some(4999));
         // A change of an old message does not list it twice.
         let mut changed = all[0].clone();
@@ -267,6 +285,11 @@ where
     }
     drop(store);
     let store = open().await;
+    let replayed = store.events("u2@x.test", 14_990, 300).await.unwrap();
+    assert_eq!(
+        replayed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [14_992, 14_994, 14_996, 14_998, 15_000]
+    );
     let listed = store.messages("19:b", None, 5).await.unwrap();
     assert_eq!(
         listed.iter().map(|m| m.id).collect::<Vec<_>>(),

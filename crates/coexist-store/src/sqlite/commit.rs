@@ -12,15 +12,14 @@
 //! prepared statement per row kind, with no hand-off at all. Both crates
 //! link the same `libsqlite3-sys`, so it is one SQLite library.
 
+use super::batched_index::{Flush, Tails, read, write};
 use super::err;
-use super::message_index::{Flush, Tail};
 use coexist_core::StoreError;
 use coexist_core::teams::model::{Message, Session, StoredEvent, Thread};
 use coexist_core::teams::ports::{Row, pending_for_sfb};
 use coexist_policy::Client;
 use rusqlite::{Connection, params};
 use std::path::Path;
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 /// Opens the commit connection on `path` (already created and migrated by
@@ -46,16 +45,19 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(connection)
 }
 
-/// Writes `rows` in one transaction (one fsync), with the tail's entries
-/// for `message_index` when a flush is due; then tells the tail.
+/// Writes `rows` in one transaction (one fsync), with the tails' entries
+/// for `message_index` and `event_index` when a flush is due; then tells the
+/// tails.
 pub(super) fn commit(
     connection: &mut Connection,
-    tail: &RwLock<Tail>,
+    tails: &Tails,
     rows: &[Row<'_>],
 ) -> Result<(), StoreError> {
-    // Only this function changes the tail, and the caller holds the
-    // connection's lock: the tail cannot move between here and the end.
-    let flush = read(tail).due(Instant::now());
+    // Only this function changes the tails, and the caller holds the
+    // connection's lock: they cannot move between here and the end.
+    let now = Instant::now();
+    let message_flush = read(&tails.messages).due(now);
+    let event_flush = read(&tails.events).due(now);
     let transaction = connection.transaction().map_err(err)?;
     for row in rows {
         match *row {
@@ -65,38 +67,53 @@ pub(super) fn commit(
             Row::Event(event) => put_event(&transaction, event)?,
         }
     }
-    if let Some(flush) = &flush {
-        put_index(&transaction, flush)?;
+    if let Some(flush) = &message_flush {
+        put_index(&transaction, "message_index", "thread_id", flush)?;
+    }
+    if let Some(flush) = &event_flush {
+        put_index(&transaction, "event_index", "upn", flush)?;
     }
     transaction.commit().map_err(err)?;
-    let messages = rows.iter().filter_map(|row| match *row {
-        Row::Message(message) => Some(message),
-        _ => None,
-    });
-    tail.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .committed(messages, flush.map(|f| f.indexed_upto), Instant::now());
+    let now = Instant::now();
+    write(&tails.messages).committed(
+        message_flush.map(|f| f.indexed_upto),
+        rows.iter().filter_map(|row| match *row {
+            Row::Message(m) => Some((m.id, m.chat_id.as_str(), m.from.as_str())),
+            _ => None,
+        }),
+        now,
+    );
+    write(&tails.events).committed(
+        event_flush.map(|f| f.indexed_upto),
+        rows.iter().filter_map(|row| match *row {
+            Row::Event(e) => Some((e.id, e.upn.as_str(), "")),
+            _ => None,
+        }),
+        now,
+    );
     Ok(())
 }
 
-/// The tail, for reading.
-pub(super) fn read(tail: &RwLock<Tail>) -> std::sync::RwLockReadGuard<'_, Tail> {
-    tail.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A flush: the entries into `message_index` (sorted by thread, so each
-/// page is written once) and the new boundary.
-fn put_index(connection: &Connection, flush: &Flush) -> Result<(), StoreError> {
+/// A flush: the entries into `table` (sorted by key, so each page is written
+/// once) and its new boundary.
+fn put_index(
+    connection: &Connection,
+    table: &'static str,
+    key: &'static str,
+    flush: &Flush,
+) -> Result<(), StoreError> {
     let mut insert = connection
-        .prepare_cached("INSERT OR IGNORE INTO message_index (thread_id, id) VALUES (?, ?)")
+        .prepare_cached(&format!(
+            "INSERT OR IGNORE INTO {table} ({key}, id) VALUES (?, ?)"
+        ))
         .map_err(err)?;
-    for (thread, id) in &flush.rows {
-        insert.execute(params![thread, id]).map_err(err)?;
+    for (key, id) in &flush.rows {
+        insert.execute(params![key, id]).map_err(err)?;
     }
     connection
-        .prepare_cached("UPDATE message_index_state SET indexed_upto = ?")
+        .prepare_cached("UPDATE index_state SET indexed_upto = ? WHERE name = ?")
         .map_err(err)?
-        .execute(params![flush.indexed_upto])
+        .execute(params![flush.indexed_upto, table])
         .map_err(err)?;
     Ok(())
 }

@@ -2,8 +2,7 @@
 //! stream and sessions. Reads go through the sqlx pool; the writer's group
 //! commits through `commit.rs`, one transaction (one fsync) each.
 
-use super::commit::read;
-use super::message_index::{Entry, Tail};
+use super::batched_index::{Entry, Tail, Tails, read};
 use super::{SqliteStore, err, parse, parse_opt};
 use async_trait::async_trait;
 use coexist_core::StoreError;
@@ -13,6 +12,7 @@ use coexist_core::teams::ports::{ConversationSnapshot, ConversationStore, Row};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 use std::collections::HashSet;
+use std::sync::RwLock;
 use std::time::Instant;
 
 fn thread_from(row: &SqliteRow) -> Result<Thread, StoreError> {
@@ -118,7 +118,7 @@ impl ConversationStore for SqliteStore {
             .committer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        super::commit::commit(&mut connection, &self.tail, rows)
+        super::commit::commit(&mut connection, &self.tails, rows)
     }
 
     async fn messages(
@@ -129,7 +129,7 @@ impl ConversationStore for SqliteStore {
     ) -> Result<Vec<Message>, StoreError> {
         let before = before.unwrap_or(i64::MAX);
         let (recent, indexed_upto) =
-            read(&self.tail).of_thread_before(thread, before, limit as usize);
+            read(&self.tails.messages).of_key_before(thread, before, limit as usize);
         let mut found = self.by_ids(&recent).await?;
         found.sort_by_key(|m| std::cmp::Reverse(m.id));
         let rest = i64::from(limit) - found.len() as i64;
@@ -164,7 +164,7 @@ impl ConversationStore for SqliteStore {
     ) -> Result<Vec<Message>, StoreError> {
         let (recent, indexed_upto) = {
             let set: HashSet<&str> = threads.iter().map(String::as_str).collect();
-            read(&self.tail).of_threads_after(&set, not_from, after, limit as usize)
+            read(&self.tails.messages).of_keys_after(&set, Some(not_from), after, limit as usize)
         };
         let mut found = self.by_ids(&recent).await?;
         // SQLite takes at most 32 766 bound values: ask by chunks of threads
@@ -205,25 +205,44 @@ impl ConversationStore for SqliteStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        sqlx::query(
-            "SELECT id, upn, at, payload FROM events WHERE upn = ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(upn)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)?
-        .iter()
-        .map(|row| {
-            Ok(StoredEvent {
-                id: row.try_get("id").map_err(err)?,
-                upn: row.try_get("upn").map_err(err)?,
-                at: Timestamp(row.try_get("at").map_err(err)?),
-                payload: row.try_get("payload").map_err(err)?,
-            })
-        })
-        .collect()
+        let (recent, indexed_upto) = {
+            let key: HashSet<&str> = [upn].into();
+            read(&self.tails.events).of_keys_after(&key, None, after, limit as usize)
+        };
+        let mut found = if after < indexed_upto {
+            sqlx::query(
+                "SELECT e.id, e.upn, e.at, e.payload FROM event_index i JOIN events e ON e.id = i.id
+                 WHERE i.upn = ? AND i.id > ? AND i.id <= ? ORDER BY i.id LIMIT ?",
+            )
+            .bind(upn)
+            .bind(after)
+            .bind(indexed_upto)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(event_from)
+            .collect::<Result<Vec<_>, StoreError>>()?
+        } else {
+            Vec::new()
+        };
+        let rest = (limit as usize)
+            .saturating_sub(found.len())
+            .min(recent.len());
+        if rest > 0 {
+            let mut query: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT id, upn, at, payload FROM events WHERE id IN (");
+            let mut list = query.separated(", ");
+            for id in &recent[..rest] {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY id");
+            for row in &query.build().fetch_all(&self.pool).await.map_err(err)? {
+                found.push(event_from(row)?);
+            }
+        }
+        Ok(found)
     }
 
     async fn pending_sfb(&self, upn: &str, limit: u32) -> Result<Vec<Message>, StoreError> {
@@ -262,32 +281,62 @@ impl SqliteStore {
     }
 }
 
-/// The tail of messages not yet in `message_index`, as the database has it.
-pub(super) async fn load_tail(pool: &SqlitePool) -> Result<Tail, StoreError> {
-    let indexed_upto: i64 = sqlx::query("SELECT indexed_upto FROM message_index_state")
+fn event_from(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+    Ok(StoredEvent {
+        id: row.try_get("id").map_err(err)?,
+        upn: row.try_get("upn").map_err(err)?,
+        at: Timestamp(row.try_get("at").map_err(err)?),
+        payload: row.try_get("payload").map_err(err)?,
+    })
+}
+
+/// The rows not yet in `message_index` and `event_index`, as the database
+/// has them.
+pub(super) async fn load_tails(pool: &SqlitePool) -> Result<Tails, StoreError> {
+    Ok(Tails {
+        messages: RwLock::new(
+            load_tail(pool, "message_index", "messages", "thread_id", "sender").await?,
+        ),
+        events: RwLock::new(load_tail(pool, "event_index", "events", "upn", "''").await?),
+    })
+}
+
+/// One tail: the rows of `table` above `index`'s `indexed_upto`.
+async fn load_tail(
+    pool: &SqlitePool,
+    index: &str,
+    table: &str,
+    key: &str,
+    sender: &str,
+) -> Result<Tail, StoreError> {
+    let indexed_upto: i64 = sqlx::query("SELECT indexed_upto FROM index_state WHERE name = ?")
+        .bind(index)
         .fetch_one(pool)
         .await
         .and_then(|row| row.try_get("indexed_upto"))
         .map_err(err)?;
-    let newest: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS newest FROM messages")
-        .fetch_one(pool)
-        .await
-        .and_then(|row| row.try_get("newest"))
-        .map_err(err)?;
-    let entries =
-        sqlx::query("SELECT id, thread_id, sender FROM messages WHERE id > ? ORDER BY id")
-            .bind(indexed_upto)
-            .fetch_all(pool)
-            .await
-            .map_err(err)?
-            .iter()
-            .map(|row| {
-                Ok(Entry {
-                    id: row.try_get("id").map_err(err)?,
-                    thread: row.try_get("thread_id").map_err(err)?,
-                    sender: row.try_get("sender").map_err(err)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+    let newest: i64 = sqlx::query(&format!(
+        "SELECT COALESCE(MAX(id), 0) AS newest FROM {table}"
+    ))
+    .fetch_one(pool)
+    .await
+    .and_then(|row| row.try_get("newest"))
+    .map_err(err)?;
+    let entries = sqlx::query(&format!(
+        "SELECT id, {key} AS key, {sender} AS sender FROM {table} WHERE id > ? ORDER BY id"
+    ))
+    .bind(indexed_upto)
+    .fetch_all(pool)
+    .await
+    .map_err(err)?
+    .iter()
+    .map(|row| {
+        Ok(Entry {
+            id: row.try_get("id").map_err(err)?,
+            key: row.try_get("key").map_err(err)?,
+            sender: row.try_get("sender").map_err(err)?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Tail::new(indexed_upto, newest, entries, Instant::now()))
 }
