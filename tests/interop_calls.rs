@@ -10,7 +10,9 @@ mod interop_calls_support;
 mod server;
 mod teams_support;
 
-use interop_calls_support::{Sipp, act, call_id, done, free_port, person, place, until};
+use interop_calls_support::{
+    Sipp, act, call_id, connected_to_sfb, done, free_port, person, place, until,
+};
 use serde_json::json;
 use server::{expect, problem};
 use teams_support::{Events, login, world};
@@ -48,14 +50,7 @@ fn r3_6_teams_callers_ring_sfb_callees_answer_reject_hang_up_cancel_transfer_for
         until(&mut alices, Some(&id), "alerting")["state"],
         "ringing"
     );
-    let connected = until(&mut alices, Some(&id), "connected");
-    assert!(
-        connected["answer_sdp"]
-            .as_str()
-            .unwrap()
-            .contains("o=sfbcallee"),
-        "{connected}"
-    );
+    connected_to_sfb(&mut alices, &id);
     // R5.4: no escalation of this interop call to a multi-party call.
     let refused = problem(
         &act(

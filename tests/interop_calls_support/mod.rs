@@ -235,6 +235,16 @@ pub fn until(events: &mut Events, id: Option<&str>, change: &str) -> Value {
     }
 }
 
+/// Waits for call `id` to connect with the sfb callee's SDP answer (the
+/// `tests/sipp` UAS scenarios answer with `o=sfbcallee`): the call.
+#[track_caller]
+pub fn connected_to_sfb(events: &mut Events, id: &str) -> Value {
+    let connected = until(events, Some(id), "connected");
+    let answer = connected["answer_sdp"].as_str().unwrap_or_default();
+    assert!(answer.contains("o=sfbcallee"), "{connected}");
+    connected
+}
+
 /// The id of the next call that rings here.
 #[track_caller]
 pub fn incoming(events: &mut Events) -> String {

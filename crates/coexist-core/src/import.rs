@@ -1,5 +1,6 @@
 //! Bulk import of users from CSV: a header row naming the columns (those of
-//! `POST …/users`, plus `policy`), validated line by line into a report
+//! `POST …/users`, `preferred_calling_client` (R9.2) included, plus
+//! `policy`), validated line by line into a report
 //! (line, field, reason), then applied all-or-nothing — or not at all in a
 //! dry run.
 //!
@@ -28,6 +29,7 @@ pub const COLUMNS: &[&str] = &[
     "phone_number",
     "specialized_workflow",
     "policy",
+    "preferred_calling_client",
 ];
 
 /// One problem (or note) on one line of the file.
@@ -218,7 +220,10 @@ impl Directory {
                     voice: row("voice").map(str::to_owned),
                     phone_number: row("phone_number").map(str::to_owned),
                     specialized_workflow: bool_field("specialized_workflow")?,
-                    preferred_calling_client: None,
+                    // R9.2: `teams` or `sfb`; it counts once the user holds
+                    // a TeamsInteropPolicy that allows an override.
+                    preferred_calling_client: row("preferred_calling_client")
+                        .map(|v| Some(v.to_owned())),
                 };
                 let mut user = self.build_user(tenant, &fields, Credentials::digest_only)?;
                 let mut note = None;

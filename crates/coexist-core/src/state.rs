@@ -5,8 +5,8 @@
 
 use crate::model::{Peer, PeerKind, Tenant, TenantToken, User};
 use crate::ports::Snapshot;
-use coexist_policy::InteropPolicy;
 use coexist_policy::legacy::built_in_interop_policy;
+use coexist_policy::{InteropPolicy, LegacyCalling};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The directory in memory.
@@ -100,6 +100,17 @@ impl State {
     /// A legacy interop policy by name: built-in or admin-made.
     pub fn interop_policy(&self, name: &str) -> Option<InteropPolicy> {
         built_in_interop_policy(name).or_else(|| self.interop_policies.get(name).copied())
+    }
+
+    /// `user`'s legacy calling setup (R9): their TeamsInteropPolicy with
+    /// their own calling client choice (R9.2 decides whether it counts).
+    /// `None` without a policy, or when its name is unknown.
+    pub fn legacy_calling(&self, user: &User) -> Option<LegacyCalling> {
+        let policy = self.interop_policy(user.interop_policy.as_deref()?)?;
+        Some(LegacyCalling {
+            policy,
+            user_choice: user.preferred_calling_client,
+        })
     }
 
     /// Admin-made interop policies.

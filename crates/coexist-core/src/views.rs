@@ -7,13 +7,9 @@ use crate::error::{DirectoryError, Result};
 use crate::model::{Actor, Tenant, User};
 use crate::state::State;
 use coexist_policy::federation::{FederationSide, check_federation};
-use coexist_policy::legacy::{
-    LegacyCaller, convert_legacy, effective_calling_default, route_legacy_call,
-};
+use coexist_policy::legacy::{convert_legacy, effective_calling_default, route_call};
 use coexist_policy::lint::{Finding, LintUser, lint};
-use coexist_policy::pstn::{
-    LegacyCalling, PstnCallee, PstnCaller, check_pstn_outbound, route_pstn_inbound,
-};
+use coexist_policy::pstn::{PstnCallee, PstnCaller, check_pstn_outbound, route_pstn_inbound};
 use coexist_policy::routing::{NewConversation, Originator, Reach, Recipient, route};
 use coexist_policy::upgrade_policy::{EffectivePolicy, effective_policy};
 use coexist_policy::{Client, Homing, InteropPolicy, Mode, Refusal, UpgradePolicy};
@@ -205,7 +201,7 @@ impl Directory {
                 },
             ))
         };
-        let verdict = route(&NewConversation {
+        let conversation = NewConversation {
             from: Originator {
                 mode: origin_mode,
                 client,
@@ -218,7 +214,8 @@ impl Directory {
                 enabled: recipient.enablement(),
             },
             reach,
-        });
+        };
+        let verdict = route(&conversation);
         let mut view = serde_json::to_value(verdict).unwrap_or_default();
         if let Some(object) = view.as_object_mut() {
             object.insert("scope".into(), json!(reach.scope()));
@@ -229,7 +226,7 @@ impl Directory {
             object.insert("from".into(), party(&origin, origin_tenant));
             object.insert("to".into(), party(recipient, recipient_tenant));
             object.insert("version".into(), json!(state.version));
-            if let Some(calls) = legacy_calls(&state, recipient, recipient_tenant, client, reach) {
+            if let Some(calls) = legacy_calls(&state, recipient, &conversation) {
                 object.insert("legacy_calls".into(), calls);
             }
         }
@@ -256,17 +253,13 @@ impl Directory {
                 voice: user.voice,
                 // R9.2: the user's own calling client, where the policy
                 // lets it replace CallingDefaultClient.
-                legacy: user
-                    .interop_policy
-                    .as_deref()
-                    .and_then(|name| state.interop_policy(name))
-                    .map(|policy| InteropPolicy {
-                        calling_default_client: effective_calling_default(
-                            policy,
-                            user.preferred_calling_client,
-                        ),
-                        ..policy
-                    }),
+                legacy: state.legacy_calling(user).map(|legacy| InteropPolicy {
+                    calling_default_client: effective_calling_default(
+                        legacy.policy,
+                        legacy.user_choice,
+                    ),
+                    ..legacy.policy
+                }),
                 specialized_workflow: user.specialized_workflow,
                 ip_phones: u32::from(has_ip_phone(&user.upn)),
             })
@@ -343,42 +336,32 @@ impl Directory {
 
 /// R9.1/R9.2 for a recipient whose legacy TeamsInteropPolicy decides their
 /// calls (while they are in Islands, R1.1): where a call from the
-/// originator's client lands, and where a PSTN call to their number lands,
-/// with the policy and the user's own choice. `None` for everyone else.
+/// originator's client lands (`route_call`: the decision the teams side
+/// and the SIP edge route real calls by), and where a PSTN call to their
+/// number lands, with the policy and the user's own choice. `None` for
+/// everyone else.
 fn legacy_calls(
     state: &State,
     recipient: &User,
-    tenant: &Tenant,
-    client: Client,
-    reach: Reach,
+    conversation: &NewConversation,
 ) -> Option<serde_json::Value> {
-    let policy = state.interop_policy(recipient.interop_policy.as_deref()?)?;
-    let effective = effective_of(recipient, tenant);
-    if effective.mode() != Mode::Islands {
+    let legacy = state.legacy_calling(recipient)?;
+    if conversation.to.mode != Mode::Islands {
         return None;
     }
-    let caller = match (reach, client) {
-        (Reach::Federated(_), _) => LegacyCaller::FederatedSfb,
-        (_, Client::Teams) => LegacyCaller::Teams,
-        (_, Client::Sfb) => LegacyCaller::Sfb,
-    };
-    let choice = recipient.preferred_calling_client;
     let pstn = route_pstn_inbound(&PstnCallee {
-        mode: effective.mode(),
+        mode: conversation.to.mode,
         homing: recipient.sfb_homing,
         voice: recipient.voice,
         enabled: recipient.enablement(),
-        legacy: Some(LegacyCalling {
-            policy,
-            user_choice: choice,
-        }),
+        legacy: Some(legacy),
     });
     Some(json!({
         "interop_policy": recipient.interop_policy,
-        "calling_default_client": policy.calling_default_client,
-        "allow_end_user_client_override": policy.allow_end_user_client_override,
-        "preferred_calling_client": choice,
-        "call": route_legacy_call(caller, policy, choice),
+        "calling_default_client": legacy.policy.calling_default_client,
+        "allow_end_user_client_override": legacy.policy.allow_end_user_client_override,
+        "preferred_calling_client": legacy.user_choice,
+        "call": route_call(conversation, Some(legacy)),
         "pstn_call": pstn,
     }))
 }

@@ -2,6 +2,7 @@
 //! explain (R3), lint (R8), import, access.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use coexist_core::import::ImportReport;
 use coexist_core::{
     Actor, Directory, DirectoryError, ManualClock, MemoryStore, TenantFields, Timestamp, UserFields,
 };
@@ -182,18 +183,24 @@ async fn tenant_tokens_cannot_touch_other_tenants() {
     assert_eq!(dir.tenants(&actor).len(), 1);
 }
 
+/// The report of an import into contoso that is refused for bad lines.
+async fn rejected(dir: &Directory, csv: &[u8]) -> Box<ImportReport> {
+    let err = dir
+        .import_users(&Actor::Admin, "contoso", csv, false)
+        .await
+        .unwrap_err();
+    let DirectoryError::ImportRejected(report) = err else {
+        panic!("expected rejection, got {err:?}")
+    };
+    report
+}
+
 #[tokio::test]
 async fn import_reports_lines_and_applies_all_or_nothing() {
     let (dir, _) = directory().await;
     tenant(&dir, "contoso", "contoso.test", "hybrid").await;
     let bad = b"upn,sfb_homing,policy\na@contoso.test,online,Legacy\nb@contoso.test,cloud,\nc@contoso.test,onprem,UpgradeToTeams\n";
-    let err = dir
-        .import_users(&Actor::Admin, "contoso", bad, false)
-        .await
-        .unwrap_err();
-    let DirectoryError::ImportRejected(report) = err else {
-        panic!("expected rejection")
-    };
+    let report = rejected(&dir, bad).await;
     assert_eq!(report.errors.len(), 2);
     assert_eq!(
         (report.errors[0].line, report.errors[0].field.as_str()),
@@ -249,4 +256,39 @@ async fn import_accepts_spreadsheet_csv_with_bom_crlf_and_any_header_case() {
     assert_eq!(report.created, 1, "{report:?}");
     let user = dir.user(&Actor::Admin, "a@contoso.test").unwrap();
     assert_eq!(user.display_name, "Smith, Ann");
+}
+
+#[tokio::test]
+async fn r9_2_import_takes_the_preferred_calling_client_with_a_per_line_error() {
+    let (dir, _) = directory().await;
+    tenant(&dir, "contoso", "contoso.test", "online").await;
+    let bad = b"upn,preferred_calling_client\na@contoso.test,teams\nb@contoso.test,fax\n";
+    let report = rejected(&dir, bad).await;
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    let error = &report.errors[0];
+    assert_eq!(
+        (error.line, error.field.as_str()),
+        (3, "preferred_calling_client")
+    );
+    assert!(
+        error.reason.contains("fax") && error.reason.contains("teams"),
+        "the reason names the bad value and the valid ones: {}",
+        error.reason
+    );
+    assert_eq!(dir.read().total_users(), 0);
+
+    let good = b"UPN,Preferred_Calling_Client\na@contoso.test,teams\nb@contoso.test,SFB\nc@contoso.test,\n";
+    let report = dir
+        .import_users(&Actor::Admin, "contoso", good, false)
+        .await
+        .unwrap();
+    assert_eq!(report.created, 3, "{report:?}");
+    let choice = |upn| {
+        dir.user(&Actor::Admin, upn)
+            .unwrap()
+            .preferred_calling_client
+    };
+    assert_eq!(choice("a@contoso.test"), Some(Client::Teams));
+    assert_eq!(choice("b@contoso.test"), Some(Client::Sfb));
+    assert_eq!(choice("c@contoso.test"), None);
 }

@@ -3,90 +3,17 @@
 //! delivery state it reports back, and the safety net's timing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod teams_world;
+
 use coexist_core::teams::model::DeliveryState;
-use coexist_core::teams::ports::{KeepPending, MemoryConversations};
 use coexist_core::teams::{
     AnswerRequest, BodyRequest, CallRequest, ChatRequest, MessageRequest, PresenceRequest,
     SfbCallProgress,
 };
-use coexist_core::{
-    Actor, Directory, ManualClock, MemoryStore, Teams, TeamsConfig, TenantFields, Timestamp,
-    UserFields,
-};
+use coexist_core::{Actor, TeamsConfig};
 use coexist_policy::UpgradePolicy;
-use std::sync::Arc;
 use std::time::Duration;
-
-struct World {
-    teams: Arc<Teams>,
-    port: Arc<KeepPending>,
-    clock: Arc<ManualClock>,
-}
-
-async fn world(notice_after: Duration) -> World {
-    let clock = Arc::new(ManualClock::new(Timestamp(1_795_331_100_000)));
-    let directory = Arc::new(
-        Directory::open(
-            Arc::new(MemoryStore::default()),
-            clock.clone(),
-            "admin-secret",
-        )
-        .await
-        .unwrap(),
-    );
-    directory
-        .create_tenant(
-            &Actor::Admin,
-            TenantFields {
-                name: Some("contoso".into()),
-                domains: Some(vec!["contoso.test".into()]),
-                topology: Some("hybrid".into()),
-                cloud: None,
-            },
-        )
-        .await
-        .unwrap();
-    for upn in [
-        "alice@contoso.test",
-        "carol@contoso.test",
-        "dave@contoso.test",
-    ] {
-        directory
-            .create_user(
-                &Actor::Admin,
-                "contoso",
-                UserFields {
-                    upn: Some(upn.into()),
-                    password: Some("Pass-word-1".into()),
-                    ..UserFields::default()
-                },
-            )
-            .await
-            .unwrap();
-    }
-    directory
-        .grant_user_policy(
-            &Actor::Admin,
-            "carol@contoso.test",
-            Some(UpgradePolicy::SfBOnly),
-        )
-        .await
-        .unwrap();
-    let port = Arc::new(KeepPending::default());
-    let teams = Teams::open(
-        directory,
-        Arc::new(MemoryConversations::default()),
-        clock.clone(),
-        TeamsConfig {
-            notice_after,
-            ..TeamsConfig::default()
-        },
-        port.clone(),
-    )
-    .await
-    .unwrap();
-    World { teams, port, clock }
-}
+use teams_world::{World, world};
 
 /// What the safety net handed to the sfb side.
 fn notices(world: &World) -> Vec<String> {

@@ -400,7 +400,7 @@ pub async fn list_users(
 /// Bulk import from CSV (`?dry_run=true` changes nothing); all-or-nothing.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/users/import", tag = "users",
     request_body(content = String, content_type = "text/csv",
-        description = "header row: upn,display_name,password,sfb_homing,teams_enabled,sfb_enabled,voice,phone_number,specialized_workflow,policy"),
+        description = "header row: upn,display_name,password,sfb_homing,teams_enabled,sfb_enabled,voice,phone_number,specialized_workflow,policy,preferred_calling_client (the last optional: teams, sfb or empty; R9.2)"),
     params(("tenant" = String, Path, description = "tenant name"),
            ("dry_run" = Option<bool>, Query, description = "validate only")),
     responses((status = 200, description = "report", body = ImportReport),

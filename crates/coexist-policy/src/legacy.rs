@@ -4,11 +4,11 @@
 use crate::named::named_enum;
 use crate::notes::Note;
 use crate::refusal::{Refusal, RefusalCode};
-use crate::routing::method_between;
+use crate::routing::{NewConversation, check_originator, lands_if_possible, method_between, route};
 use crate::rules::{RuleId, RuleTrail};
 use crate::upgrade_policy::UpgradePolicy;
-use crate::verdict::Verdict;
-use crate::vocabulary::{Client, Homing, Method, Scope};
+use crate::verdict::{Outcome, Verdict};
+use crate::vocabulary::{Client, Homing, Method, Mode, Scope};
 
 named_enum! {
     /// `ChatDefaultClient` / `CallingDefaultClient` values.
@@ -26,6 +26,19 @@ named_enum! {
         Teams = "teams",
         Pstn = "pstn",
         FederatedSfb = "federated-sfb",
+    }
+}
+
+impl LegacyCaller {
+    /// The R9.1 row of a call from a user's `client`: a caller from another
+    /// tenant is the "federated sfb" row whatever client they use (a
+    /// federated call travels the SfB pipeline, R3.1).
+    pub const fn of(client: Client, scope: Scope) -> LegacyCaller {
+        match (scope, client) {
+            (Scope::Federated, _) => LegacyCaller::FederatedSfb,
+            (Scope::InTenant, Client::Teams) => LegacyCaller::Teams,
+            (Scope::InTenant, Client::Sfb) => LegacyCaller::Sfb,
+        }
     }
 }
 
@@ -130,6 +143,46 @@ pub fn route_legacy_call(
         LegacyCaller::Teams => method_between(Client::Teams, client, Scope::InTenant),
     };
     Verdict::lands(client, method, trail)
+}
+
+/// A legacy-policy user's calling setup (R9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyCalling {
+    /// The user's TeamsInteropPolicy.
+    pub policy: InteropPolicy,
+    /// The user's own calling client choice (R9.2), if they made one.
+    pub user_choice: Option<Client>,
+}
+
+/// R3.6 with R9.1/R9.2: where a new call from one user to another lands.
+/// The one decision for such calls: the teams side, the SIP edge and the
+/// admin's explain view all ask it, so they cannot disagree.
+///
+/// A callee whose legacy TeamsInteropPolicy decides their calls (`legacy`,
+/// while their mode is Islands: where `Legacy` users were converted, R1.1)
+/// is reached where [`route_legacy_call`] says; the originator's checks
+/// (R2.1, R2.2) and those of the landing (R3.2 interop from a teams user
+/// homed onprem, R3.3, R3.4 federation, the callee's enablement) still
+/// apply. Everyone else is routed by R3 (calls route like chats); chats
+/// always are (R9.3).
+pub fn route_call(conversation: &NewConversation, legacy: Option<LegacyCalling>) -> Verdict {
+    let legacy = match legacy {
+        Some(legacy) if matches!(conversation.to.mode, Mode::Islands) => legacy,
+        _ => return route(conversation),
+    };
+    let mut trail = RuleTrail::new();
+    if let Some(refused) = check_originator(&mut trail, conversation.from) {
+        return refused;
+    }
+    let caller = LegacyCaller::of(conversation.from.client, conversation.reach.scope());
+    let decided = route_legacy_call(caller, legacy.policy, legacy.user_choice);
+    let Outcome::Lands { client, .. } = decided.outcome else {
+        return decided;
+    };
+    for step in decided.trail.steps() {
+        trail.push(step.rule, step.note);
+    }
+    lands_if_possible(trail, conversation, client)
 }
 
 /// The result of converting one legacy policy to a mode (R9.4).

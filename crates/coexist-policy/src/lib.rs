@@ -41,7 +41,7 @@ pub mod vocabulary;
 
 pub use federation::{FederationSettings, FederationSide, FederationStatus, check_federation};
 pub use interop_limits::{BodyHandling, Capabilities, ContentType};
-pub use legacy::{DefaultClient, InteropPolicy, LegacyCaller};
+pub use legacy::{DefaultClient, InteropPolicy, LegacyCaller, LegacyCalling, route_call};
 pub use named::ParseError;
 pub use notes::Note;
 pub use refusal::{Refusal, RefusalCode};

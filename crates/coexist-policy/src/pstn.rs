@@ -1,24 +1,14 @@
 //! R6: the phone network — inbound calls to a number, outbound calls, and
 //! the SfB IP phones that stop ringing.
 
-use crate::legacy::{
-    DefaultClient, InteropPolicy, LegacyCaller, effective_calling_default, legacy_call_lands,
-};
+pub use crate::legacy::LegacyCalling;
+use crate::legacy::{DefaultClient, LegacyCaller, effective_calling_default, legacy_call_lands};
 use crate::mode_capabilities::mode_allows_client;
 use crate::notes::Note;
 use crate::refusal::{Refusal, RefusalCode};
 use crate::rules::{RuleId, RuleTrail};
 use crate::verdict::Verdict;
 use crate::vocabulary::{Client, Enablement, Homing, Method, Mode, Voice};
-
-/// A legacy-policy user's calling setup (R9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LegacyCalling {
-    /// The user's TeamsInteropPolicy.
-    pub policy: InteropPolicy,
-    /// The user's own calling client choice (R9.2), if they made one.
-    pub user_choice: Option<Client>,
-}
 
 /// The user a phone number belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

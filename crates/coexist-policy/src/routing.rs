@@ -132,10 +132,21 @@ pub(crate) fn route_from(mut trail: RuleTrail, conversation: &NewConversation) -
         return verdict;
     }
 
-    let scope = reach.scope();
-    let (client, note) = landing_client(from.client, to.mode, scope);
+    let (client, note) = landing_client(from.client, to.mode, reach.scope());
     trail.push(RuleId::R3_1, note);
-    let method = method_between(from.client, client, scope);
+    lands_if_possible(trail, conversation, client)
+}
+
+/// R3.2–R3.4 and the recipient's checks (R8.1, R2.2, R10.1) for a
+/// conversation whose landing client is decided (by R3.1, or by R9.1 for
+/// a legacy-policy callee): lands there, or the refusal.
+pub(crate) fn lands_if_possible(
+    mut trail: RuleTrail,
+    conversation: &NewConversation,
+    client: Client,
+) -> Verdict {
+    let NewConversation { from, to, reach } = *conversation;
+    let method = method_between(from.client, client, reach.scope());
 
     if matches!((from.client, from.homing), (Client::Teams, Homing::OnPrem)) {
         if !matches!(method, Method::Native) {
@@ -191,7 +202,7 @@ pub(crate) fn route_from(mut trail: RuleTrail, conversation: &NewConversation) -
 }
 
 /// R2.1, R3.5, R1.5, R2.2 for the originator: `Some` refuses.
-fn check_originator(trail: &mut RuleTrail, from: Originator) -> Option<Verdict> {
+pub(crate) fn check_originator(trail: &mut RuleTrail, from: Originator) -> Option<Verdict> {
     if !mode_allows_client(from.mode, from.client) {
         trail.push(RuleId::R3_5, Note::RoutingTablesHaveNoRowOriginator);
         let note = match from.client {

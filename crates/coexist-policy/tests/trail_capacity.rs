@@ -10,8 +10,8 @@ use coexist_policy::pstn::{PstnCallee, route_pstn_inbound};
 use coexist_policy::threads::SFB_SESSION_IDLE_LIMIT;
 use coexist_policy::{
     Client, DefaultClient, Enablement, FederationStatus, Homing, InteropPolicy, LegacyCaller,
-    Method, Mode, Note, Reach, RuleTrail, SfbSession, ThreadContinuation, ThreadParty, Topology,
-    Verdict, Voice, continue_thread, route, route_sfb_reply,
+    LegacyCalling, Method, Mode, Note, Reach, RuleTrail, SfbSession, ThreadContinuation,
+    ThreadParty, Topology, Verdict, Voice, continue_thread, route, route_call, route_sfb_reply,
 };
 use std::time::Duration;
 
@@ -54,6 +54,18 @@ fn no_decision_fills_the_rule_trail() {
                 c.reach = reach;
                 c.to.enabled = enabled;
                 assert_room(&route(&c), "route");
+                for calling in DefaultClient::ALL {
+                    let legacy = LegacyCalling {
+                        policy: InteropPolicy {
+                            chat_default_client: DefaultClient::Default,
+                            calling_default_client: *calling,
+                            allow_end_user_client_override: true,
+                        },
+                        user_choice: Some(Client::Sfb),
+                    };
+                    assert_room(&route_call(&c, Some(legacy)), "R9.1 call between users");
+                    decisions += 1;
+                }
                 let expired = SfbSession {
                     last_traffic: Duration::ZERO,
                     reply_lands_on: Client::Teams,

@@ -7,6 +7,7 @@
 //! other and their answer relayed back.
 
 mod port;
+mod routing;
 
 use crate::engine::{Engine, EngineEvent, Pending};
 use crate::headers::{NameAddr, Params};

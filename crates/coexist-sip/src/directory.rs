@@ -88,6 +88,13 @@ pub trait SipDirectory: Send + Sync + std::fmt::Debug + 'static {
     fn pstn_outbound(&self, _upn: &str) -> Result<(), Refusal> {
         Err(Refusal::new(RefusalCode::NoVoice, RuleId::R6_4))
     }
+
+    /// `upn`'s legacy TeamsInteropPolicy and own calling client (R9.1,
+    /// R9.2), if they hold one: it decides where calls to them land while
+    /// they are in Islands.
+    fn legacy_calling(&self, _upn: &str) -> Option<LegacyCalling> {
+        None
+    }
 }
 
 /// A peer's `host:port` as a socket address: an IP literal (or
@@ -148,6 +155,8 @@ pub struct MemoryDirectory {
     users: Arc<RwLock<HashMap<String, SipUser>>>,
     /// PSTN gateways and numbers.
     pstn: Arc<RwLock<Pstn>>,
+    /// Legacy calling setups (R9), by UPN.
+    legacy: Arc<RwLock<HashMap<String, LegacyCalling>>>,
 }
 
 impl MemoryDirectory {
@@ -207,6 +216,17 @@ impl MemoryDirectory {
     pub fn set_number(&self, upn: &str, number: &str) {
         let mut pstn = self.pstn.write().unwrap_or_else(|p| p.into_inner());
         pstn.1.insert(number.to_owned(), upn.to_ascii_lowercase());
+    }
+
+    /// Gives `upn` a legacy TeamsInteropPolicy and calling client choice
+    /// (R9.1, R9.2); `None` removes it.
+    pub fn set_legacy(&self, upn: &str, legacy: Option<LegacyCalling>) {
+        let mut all = self.legacy.write().unwrap_or_else(|p| p.into_inner());
+        let upn = upn.to_ascii_lowercase();
+        match legacy {
+            Some(legacy) => all.insert(upn, legacy),
+            None => all.remove(&upn),
+        };
     }
 
     fn pstn(&self) -> std::sync::RwLockReadGuard<'_, Pstn> {
@@ -275,6 +295,11 @@ impl SipDirectory for MemoryDirectory {
             voice: coexist_policy::Voice::Online,
         })
         .map(|_| ())
+    }
+
+    fn legacy_calling(&self, upn: &str) -> Option<LegacyCalling> {
+        let all = self.legacy.read().unwrap_or_else(|p| p.into_inner());
+        all.get(&upn.to_ascii_lowercase()).copied()
     }
 
     fn is_local_domain(&self, domain: &str) -> bool {
@@ -383,15 +408,9 @@ impl SipDirectory for CoreDirectory {
         let no_voice = Refusal::new(RefusalCode::NoVoice, RuleId::R6_4);
         let user = state.user(upn).ok_or(no_voice)?;
         let tenant = state.tenant(&user.tenant).ok_or(no_voice)?;
-        let legacy = user
-            .interop_policy
-            .as_deref()
-            .and_then(|name| state.interop_policy(name))
-            .map(|policy| LegacyCalling {
-                policy,
-                // R9.2: in force only when the policy allows an override.
-                user_choice: user.preferred_calling_client,
-            });
+        // R9.2: the user's choice is in force only when the policy allows
+        // an override.
+        let legacy = state.legacy_calling(user);
         let verdict = coexist_policy::pstn::route_pstn_inbound(&PstnCallee {
             mode: coexist_core::views::effective_of(user, tenant).mode(),
             homing: user.sfb_homing,
@@ -403,6 +422,11 @@ impl SipDirectory for CoreDirectory {
             Outcome::Lands { client, .. } => Ok(client),
             Outcome::Refused(refusal) => Err(refusal),
         }
+    }
+
+    fn legacy_calling(&self, upn: &str) -> Option<LegacyCalling> {
+        let state = self.inner.read();
+        state.legacy_calling(state.user(upn)?)
     }
 
     fn pstn_outbound(&self, upn: &str) -> Result<(), Refusal> {

@@ -11,7 +11,7 @@ use crate::transport::Peer;
 use coexist_policy::mode_capabilities::mode_allows_client;
 use coexist_policy::{
     Client, NewConversation, Originator, Outcome, Refusal, RefusalCode, RuleId, SfbSession,
-    route_sfb_reply,
+    Verdict, route_sfb_reply,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,6 +23,21 @@ pub enum Landing {
     Sfb,
     /// On the recipient's teams client: the teams side's business.
     Teams,
+}
+
+/// A verdict as the SIP edge acts on it.
+pub(crate) fn landing(verdict: Verdict) -> Result<Landing, Refusal> {
+    match verdict.outcome {
+        Outcome::Lands {
+            client: Client::Sfb,
+            ..
+        } => Ok(Landing::Sfb),
+        Outcome::Lands {
+            client: Client::Teams,
+            ..
+        } => Ok(Landing::Teams),
+        Outcome::Refused(refusal) => Err(refusal),
+    }
 }
 
 /// A MESSAGE being delivered to several contacts.
@@ -114,7 +129,19 @@ impl Engine {
                 RuleId::R2_1,
             ));
         }
-        let conversation = NewConversation {
+        let conversation = self.conversation_from_sfb(from, to);
+        let session = self.sessions.get(&(from.upn.clone(), to.upn.clone()));
+        landing(route_sfb_reply(
+            session,
+            now,
+            self.config.session_idle,
+            &conversation,
+        ))
+    }
+
+    /// A new conversation from `from`'s sfb client to `to`.
+    pub(crate) fn conversation_from_sfb(&self, from: &SipUser, to: &SipUser) -> NewConversation {
+        NewConversation {
             from: Originator {
                 mode: from.mode,
                 client: Client::Sfb,
@@ -123,19 +150,6 @@ impl Engine {
             },
             to: to.recipient(),
             reach: self.directory.reach(from, to),
-        };
-        let session = self.sessions.get(&(from.upn.clone(), to.upn.clone()));
-        let verdict = route_sfb_reply(session, now, self.config.session_idle, &conversation);
-        match verdict.outcome {
-            Outcome::Lands {
-                client: Client::Sfb,
-                ..
-            } => Ok(Landing::Sfb),
-            Outcome::Lands {
-                client: Client::Teams,
-                ..
-            } => Ok(Landing::Teams),
-            Outcome::Refused(refusal) => Err(refusal),
         }
     }
 
@@ -194,7 +208,8 @@ impl Engine {
     }
 
     /// Authenticates the sender, finds the recipient and asks the rules
-    /// where a new chat or call lands (R3.6: calls route like chats). On
+    /// where a new chat or call lands (R3.6: calls route like chats, but
+    /// by R9.1/R9.2 to a legacy-policy callee: `calls/routing.rs`). On
     /// `None` the request has been answered (challenge, 404, refusal, or
     /// 480 for a conversation that lands on teams).
     pub(crate) fn admit(
@@ -207,7 +222,7 @@ impl Engine {
             Err(response) => Err(response),
             Ok(from) => match self.recipient_of(request) {
                 Err((code, reason)) => Err(request.response(code, reason, None)),
-                Ok(to) => match self.decide(now, &from, &to) {
+                Ok(to) => match self.decide_request(now, request, &from, &to) {
                     Err(refusal) => Err(self.refusal_response(request, refusal)),
                     // The teams side takes IMs through its port (interop);
                     // calls to teams come with the B2BUA's teams leg.

@@ -127,7 +127,7 @@ impl Engine {
         };
         if let Some(owner) = self.directory.number_owner(&number) {
             // A colleague's number is the colleague (R3.6).
-            match self.decide(now, &from, &owner) {
+            match self.decide_call(now, &from, &owner) {
                 Err(refusal) => {
                     let refused = self.refusal_response(request, refusal);
                     self.reply(now, request, refused);

@@ -8,7 +8,7 @@ mod sfb;
 
 use super::ports::SfbCall;
 use super::writer::Op;
-use super::{Result, Teams, TeamsError, new_id, party, route_new};
+use super::{Result, Teams, TeamsError, new_id, party, route_new_call};
 use crate::clock::Timestamp;
 use coexist_policy::interop_limits::{check_call_escalation, check_screen_sharing};
 use coexist_policy::pstn::{PstnCaller, check_pstn_outbound};
@@ -170,7 +170,8 @@ fn call_event(to: Vec<String>, change: &str, call: &Call) -> Op {
 }
 
 impl Teams {
-    /// R3 (R3.6) to a user, R6.4 to a number no user has.
+    /// R3 (R3.6; R9.1/R9.2 to a legacy-policy user) to a user, R6.4 to a
+    /// number no user has.
     fn route_call(
         &self,
         from: &str,
@@ -223,7 +224,7 @@ impl Teams {
         }
         let callee =
             party(&state, &target).ok_or_else(|| TeamsError::not_found("user", &target))?;
-        let verdict = route_new(&origin, from_client, &callee);
+        let verdict = route_new_call(&state, &origin, from_client, &callee);
         match verdict.outcome {
             Outcome::Lands { client, method } => {
                 Ok((callee.user.upn.clone(), Some(client), method))

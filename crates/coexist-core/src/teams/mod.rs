@@ -42,7 +42,7 @@ use crate::state::State;
 use crate::views::effective_of;
 use coexist_policy::federation::{FederationSide, check_federation};
 use coexist_policy::routing::{NewConversation, Originator, Reach, Recipient, route};
-use coexist_policy::{Client, Mode, Refusal, Verdict};
+use coexist_policy::{Client, Mode, Refusal, Verdict, route_call};
 use ports::{ConversationStore, SfbDelivery};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -286,7 +286,27 @@ pub(crate) fn reach(a: &Party<'_>, b: &Party<'_>) -> Reach {
 
 /// R3: a new conversation from `from` on `client` to `to`.
 pub(crate) fn route_new(from: &Party<'_>, client: Client, to: &Party<'_>) -> Verdict {
-    route(&NewConversation {
+    route(&conversation(from, client, to))
+}
+
+/// R3.6 with R9.1/R9.2: where a new call from `from`'s `client` to `to`
+/// lands — by `to`'s legacy TeamsInteropPolicy while they are in Islands,
+/// else like a chat. The same decision as the SIP edge's and explain's
+/// (`coexist_policy::route_call`).
+pub(crate) fn route_new_call(
+    state: &State,
+    from: &Party<'_>,
+    client: Client,
+    to: &Party<'_>,
+) -> Verdict {
+    route_call(
+        &conversation(from, client, to),
+        state.legacy_calling(to.user),
+    )
+}
+
+fn conversation(from: &Party<'_>, client: Client, to: &Party<'_>) -> NewConversation {
+    NewConversation {
         from: Originator {
             mode: from.mode,
             client,
@@ -299,7 +319,7 @@ pub(crate) fn route_new(from: &Party<'_>, client: Client, to: &Party<'_>) -> Ver
             enabled: to.user.enablement(),
         },
         reach: reach(from, to),
-    })
+    }
 }
 
 /// A fresh id: `prefix` and 24 random hex digits.
