@@ -31,6 +31,8 @@ pub struct Report {
     pub due: bool,
     /// The user was not live and is now.
     pub became_live: bool,
+    /// The user was live and is not any more.
+    pub lost_live: bool,
 }
 
 /// While a user stays registered, what is still pending for them (a
@@ -86,6 +88,7 @@ impl Endpoints {
         Report {
             due,
             became_live: live && !was_live,
+            lost_live: was_live && !live,
         }
     }
 
@@ -173,7 +176,9 @@ mod tests {
                 .became_live
         );
         assert!(endpoints.is_live("a@x.test"));
-        assert!(!endpoints.report("a@x.test", None, false).became_live);
+        let gone = endpoints.report("a@x.test", None, false);
+        assert!(!gone.became_live && gone.lost_live);
+        assert!(!endpoints.report("a@x.test", None, false).lost_live);
         assert!(!endpoints.is_live("a@x.test"));
         assert!(endpoints.last_seen("a@x.test").is_some());
         // Registering again is.

@@ -125,6 +125,9 @@ impl TeamsSide for TeamsPort {
         }
         let teams = self.teams.clone();
         let at = coexist_core::Clock::now(&coexist_core::SystemClock);
+        // R7.3: whether they are live is read from the endpoints; the
+        // teams side is told when that changed.
+        let live_changed = report.became_live || report.lost_live;
         tokio::spawn(async move {
             let published = Published {
                 availability: state.availability,
@@ -133,7 +136,7 @@ impl TeamsSide for TeamsPort {
                 at,
             };
             if let Err(e) = teams
-                .publish_sfb_presence(&state.upn, published, state.live)
+                .publish_sfb_presence(&state.upn, published, live_changed)
                 .await
             {
                 tracing::warn!(upn = %state.upn, "sfb presence to teams: {e}");

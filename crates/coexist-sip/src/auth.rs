@@ -144,9 +144,11 @@ pub struct Authenticator {
     secret: String,
     salt: std::sync::atomic::AtomicU64,
     config: AuthConfig,
-    /// Highest nonce-count seen per nonce, keyed by the nonce's unique
-    /// salt (8 bytes, not the 64-character nonce); pruned as nonces expire.
-    counts: HashMap<u64, (u32, Duration)>,
+    /// Highest nonce-count seen per nonce, and when it was first seen (in
+    /// seconds: 16 bytes an entry, one entry per registration for the
+    /// nonce's lifetime), keyed by the nonce's unique salt (8 bytes, not
+    /// the 64-character nonce); pruned as nonces expire.
+    counts: HashMap<u64, (u32, u32)>,
     /// Failures per source: count and window start.
     failures: HashMap<IpAddr, (u32, Duration)>,
 }
@@ -260,7 +262,7 @@ impl Authenticator {
             return Check::Stale;
         }
         if let Some((_, nc, _)) = &credentials.qop {
-            let seen = self.counts.entry(salt).or_insert((0, now));
+            let seen = self.counts.entry(salt).or_insert((0, seconds(now)));
             if *nc <= seen.0 {
                 self.fail(source, now);
                 return Check::Failed;
@@ -273,13 +275,19 @@ impl Authenticator {
 
     /// Forgets expired nonce counts and old failures.
     pub fn prune(&mut self, now: Duration) {
-        let ttl = self.config.nonce_ttl + Duration::from_secs(5);
+        let ttl = seconds(self.config.nonce_ttl + Duration::from_secs(5));
+        let now_seconds = seconds(now);
         self.counts
-            .retain(|_, (_, first)| now.saturating_sub(*first) < ttl);
+            .retain(|_, (_, first)| now_seconds.saturating_sub(*first) < ttl);
         let window = self.config.failure_window;
         self.failures
             .retain(|_, (_, since)| now.saturating_sub(*since) < window);
     }
+}
+
+/// Whole seconds of `at` (wall clock since the epoch: fits until 2106).
+fn seconds(at: Duration) -> u32 {
+    u32::try_from(at.as_secs()).unwrap_or(u32::MAX)
 }
 
 /// Computes a client's digest response (tests and the benchmark's clients).

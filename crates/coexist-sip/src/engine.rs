@@ -286,6 +286,7 @@ impl Engine {
             Arrival::AckAbsorbed => return,
         }
         self.dispatch(now, peer, message);
+        self.server.arm();
     }
 
     fn rate_limited(&mut self, now: Duration, ip: IpAddr) -> bool {

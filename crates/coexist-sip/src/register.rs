@@ -52,10 +52,10 @@ impl Engine {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let call_id = request.call_id().unwrap_or("").to_owned();
+        let call_id = request.call_id().unwrap_or("");
         let cseq = request.cseq().map(|(n, _)| n).unwrap_or(0);
-        let user_agent = request.header("User-Agent").map(str::to_owned);
-        let is_phone = user_agent.as_deref().is_some_and(|ua| {
+        // R6.3: the User-Agent only decides this; it is not kept.
+        let is_phone = request.header("User-Agent").is_some_and(|ua| {
             let ua = ua.to_ascii_lowercase();
             self.config
                 .phone_user_agents
@@ -93,16 +93,17 @@ impl Engine {
                     return;
                 }
                 let expires = expires.min(self.config.max_expires);
-                let accepted = self.registrar.upsert(Binding {
-                    aor: aor.clone(),
-                    contact: contact.uri.clone(),
-                    source: peer,
-                    expires_at_ms: now.as_millis() as u64 + u64::from(expires) * 1000,
-                    call_id: call_id.clone(),
-                    cseq,
-                    user_agent: user_agent.clone(),
-                    is_phone,
-                });
+                let accepted = self.registrar.upsert(
+                    &aor,
+                    Binding {
+                        contact: contact.uri.as_str().into(),
+                        source: peer,
+                        expires_at_ms: now.as_millis() as u64 + u64::from(expires) * 1000,
+                        call_id: call_id.into(),
+                        cseq,
+                        is_phone,
+                    },
+                );
                 if !accepted {
                     let response =
                         request.response(500, "Server Internal Error (CSeq out of order)", None);

@@ -11,24 +11,23 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// One contact of one user.
+/// One contact of one user, as kept in memory: 100 000 registered users
+/// hold 100 000 of these, so the address of record is not repeated here
+/// (it is the registrar's key) and the texts are boxed without slack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Binding {
-    /// The address of record (UPN).
-    pub aor: String,
     /// The Contact URI.
-    pub contact: String,
+    pub contact: Box<str>,
     /// Where it registered from (requests to it go there: NAT-safe).
     pub source: Peer,
     /// Expiry, in milliseconds since the Unix epoch.
     pub expires_at_ms: u64,
     /// Call-ID and CSeq of the last REGISTER (RFC 3261 §10.3 step 7).
-    pub call_id: String,
+    pub call_id: Box<str>,
     /// CSeq number.
     pub cseq: u32,
-    /// User-Agent, if sent.
-    pub user_agent: Option<String>,
-    /// Whether this contact is an IP phone (R6.3).
+    /// Whether this contact is an IP phone (R6.3: decided from the
+    /// User-Agent when it registered).
     pub is_phone: bool,
 }
 
@@ -39,12 +38,22 @@ impl Binding {
     }
 }
 
+/// A binding with its address of record, as a store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredBinding {
+    /// The address of record (UPN).
+    pub aor: String,
+    /// The contact.
+    #[serde(flatten)]
+    pub binding: Binding,
+}
+
 /// Where bindings are kept across restarts.
 pub trait RegistrationStore: Send + std::fmt::Debug {
     /// Everything stored (expired ones included; the registrar drops them).
-    fn load(&mut self) -> Vec<Binding>;
-    /// Stores or replaces a binding.
-    fn put(&mut self, binding: &Binding);
+    fn load(&mut self) -> Vec<StoredBinding>;
+    /// Stores or replaces `aor`'s binding.
+    fn put(&mut self, aor: &str, binding: &Binding);
     /// Removes a binding.
     fn remove(&mut self, aor: &str, contact: &str);
 }
@@ -54,17 +63,30 @@ pub trait RegistrationStore: Send + std::fmt::Debug {
 pub struct MemoryStore;
 
 impl RegistrationStore for MemoryStore {
-    fn load(&mut self) -> Vec<Binding> {
+    fn load(&mut self) -> Vec<StoredBinding> {
         Vec::new()
     }
-    fn put(&mut self, _binding: &Binding) {}
+    fn put(&mut self, _aor: &str, _binding: &Binding) {}
     fn remove(&mut self, _aor: &str, _contact: &str) {}
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A journal line as read back. Lines written before the binding lost its
+/// `user_agent` still read: unknown fields are skipped.
+#[derive(Debug, Deserialize)]
 enum Entry {
-    Put(Binding),
+    Put(StoredBinding),
     Remove(String, String),
+}
+
+/// A journal line as written (borrowed: nothing is copied to write it).
+#[derive(Debug, Serialize)]
+enum EntryRef<'a> {
+    Put {
+        aor: &'a str,
+        #[serde(flatten)]
+        binding: &'a Binding,
+    },
+    Remove(&'a str, &'a str),
 }
 
 /// An append-only JSON-lines journal, compacted on load.
@@ -83,7 +105,7 @@ impl FileStore {
         }
     }
 
-    fn append(&mut self, entry: &Entry) {
+    fn append(&mut self, entry: &EntryRef<'_>) {
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
             *guard = std::fs::OpenOptions::new()
@@ -102,27 +124,32 @@ impl FileStore {
 }
 
 impl RegistrationStore for FileStore {
-    fn load(&mut self) -> Vec<Binding> {
-        let mut live: HashMap<(String, String), Binding> = HashMap::new();
+    fn load(&mut self) -> Vec<StoredBinding> {
+        let mut live: HashMap<(String, Box<str>), StoredBinding> = HashMap::new();
         if let Ok(file) = std::fs::File::open(&self.path) {
             for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
                 match serde_json::from_str::<Entry>(&line) {
-                    Ok(Entry::Put(b)) => {
-                        live.insert((b.aor.clone(), b.contact.clone()), b);
+                    Ok(Entry::Put(stored)) => {
+                        let key = (stored.aor.clone(), stored.binding.contact.clone());
+                        live.insert(key, stored);
                     }
                     Ok(Entry::Remove(aor, contact)) => {
-                        live.remove(&(aor, contact));
+                        live.remove(&(aor, contact.into_boxed_str()));
                     }
                     Err(_) => {} // a torn last line after a crash
                 }
             }
         }
-        let bindings: Vec<Binding> = live.into_values().collect();
+        let bindings: Vec<StoredBinding> = live.into_values().collect();
         // Compact: rewrite the journal with what is live.
         let tmp = self.path.with_extension("tmp");
         let written = std::fs::File::create(&tmp).and_then(|mut f| {
-            for b in &bindings {
-                if let Ok(mut line) = serde_json::to_vec(&Entry::Put(b.clone())) {
+            for stored in &bindings {
+                let entry = EntryRef::Put {
+                    aor: &stored.aor,
+                    binding: &stored.binding,
+                };
+                if let Ok(mut line) = serde_json::to_vec(&entry) {
                     line.push(b'\n');
                     f.write_all(&line)?;
                 }
@@ -135,32 +162,39 @@ impl RegistrationStore for FileStore {
         bindings
     }
 
-    fn put(&mut self, binding: &Binding) {
-        self.append(&Entry::Put(binding.clone()));
+    fn put(&mut self, aor: &str, binding: &Binding) {
+        self.append(&EntryRef::Put { aor, binding });
     }
 
     fn remove(&mut self, aor: &str, contact: &str) {
-        self.append(&Entry::Remove(aor.to_owned(), contact.to_owned()));
+        self.append(&EntryRef::Remove(aor, contact));
     }
 }
 
-/// The bindings, in memory, written through to the store.
+/// The bindings, in memory, written through to the store. Most users have
+/// one contact: each user's are a boxed slice (no spare capacity), under
+/// their address of record.
 #[derive(Debug)]
 pub struct Registrar {
-    bindings: HashMap<String, Vec<Binding>>,
+    bindings: HashMap<Box<str>, Box<[Binding]>>,
     store: Box<dyn RegistrationStore>,
 }
 
 impl Registrar {
     /// Loads what the store kept, dropping what expired.
     pub fn open(mut store: Box<dyn RegistrationStore>, now: Duration) -> Registrar {
-        let mut bindings: HashMap<String, Vec<Binding>> = HashMap::new();
+        let mut loaded: HashMap<Box<str>, Vec<Binding>> = HashMap::new();
         let now_ms = now.as_millis() as u64;
-        for b in store.load() {
-            if b.expires_at_ms > now_ms {
-                bindings.entry(b.aor.clone()).or_default().push(b);
+        for stored in store.load() {
+            if stored.binding.expires_at_ms > now_ms {
+                let aor = stored.aor.into_boxed_str();
+                loaded.entry(aor).or_default().push(stored.binding);
             }
         }
+        let bindings = loaded
+            .into_iter()
+            .map(|(aor, list)| (aor, list.into_boxed_slice()))
+            .collect();
         Registrar { bindings, store }
     }
 
@@ -178,40 +212,53 @@ impl Registrar {
     pub fn targets(&self, aor: &str, now: Duration) -> Vec<(String, Peer)> {
         self.contacts(aor, now)
             .into_iter()
-            .map(|b| (b.contact.clone(), b.source))
+            .map(|b| (b.contact.to_string(), b.source))
             .collect()
     }
 
     /// Whether `aor` has a live contact (R7.3).
     pub fn is_registered(&self, aor: &str, now: Duration) -> bool {
-        !self.contacts(aor, now).is_empty()
+        let now_ms = now.as_millis() as u64;
+        self.bindings
+            .get(aor)
+            .is_some_and(|v| v.iter().any(|b| b.expires_at_ms > now_ms))
     }
 
-    /// Adds or refreshes a binding. Refused (`false`) when the same Call-ID
-    /// comes with a CSeq not above the stored one (RFC 3261 §10.3 step 7).
-    pub fn upsert(&mut self, binding: Binding) -> bool {
-        // Most users have one contact: a Vec's default first growth (4) would
-        // quadruple the memory of a registration.
-        let list = self
-            .bindings
-            .entry(binding.aor.clone())
-            .or_insert_with(|| Vec::with_capacity(1));
-        if let Some(old) = list.iter_mut().find(|b| b.contact == binding.contact) {
-            if old.call_id == binding.call_id && binding.cseq <= old.cseq {
-                return false;
+    /// Adds or refreshes `aor`'s binding. Refused (`false`) when the same
+    /// Call-ID comes with a CSeq not above the stored one (RFC 3261 §10.3
+    /// step 7).
+    pub fn upsert(&mut self, aor: &str, binding: Binding) -> bool {
+        match self.bindings.get_mut(aor) {
+            Some(list) => {
+                if let Some(old) = list.iter_mut().find(|b| b.contact == binding.contact) {
+                    if old.call_id == binding.call_id && binding.cseq <= old.cseq {
+                        return false;
+                    }
+                    self.store.put(aor, &binding);
+                    *old = binding;
+                    return true;
+                }
+                self.store.put(aor, &binding);
+                let mut grown = std::mem::take(list).into_vec();
+                grown.push(binding);
+                *list = grown.into_boxed_slice();
             }
-            *old = binding.clone();
-        } else {
-            list.push(binding.clone());
+            None => {
+                self.store.put(aor, &binding);
+                self.bindings.insert(aor.into(), Box::new([binding]));
+            }
         }
-        self.store.put(&binding);
         true
     }
 
     /// Removes one binding.
     pub fn remove(&mut self, aor: &str, contact: &str) {
         if let Some(list) = self.bindings.get_mut(aor) {
-            list.retain(|b| b.contact != contact);
+            if list.iter().any(|b| &*b.contact == contact) {
+                let mut kept = std::mem::take(list).into_vec();
+                kept.retain(|b| &*b.contact != contact);
+                *list = kept.into_boxed_slice();
+            }
             if list.is_empty() {
                 self.bindings.remove(aor);
             }
@@ -233,15 +280,19 @@ impl Registrar {
         let mut gone = Vec::new();
         let store = &mut self.store;
         self.bindings.retain(|aor, list| {
-            list.retain(|b| {
-                let keep = b.expires_at_ms > now_ms;
-                if !keep {
-                    store.remove(aor, &b.contact);
-                }
-                keep
-            });
+            if list.iter().any(|b| b.expires_at_ms <= now_ms) {
+                let mut kept = std::mem::take(list).into_vec();
+                kept.retain(|b| {
+                    let keep = b.expires_at_ms > now_ms;
+                    if !keep {
+                        store.remove(aor, &b.contact);
+                    }
+                    keep
+                });
+                *list = kept.into_boxed_slice();
+            }
             if list.is_empty() {
-                gone.push(aor.clone());
+                gone.push(aor.to_string());
                 false
             } else {
                 true
@@ -252,12 +303,12 @@ impl Registrar {
 
     /// The addresses of record with a binding (live or not yet pruned).
     pub fn addresses(&self) -> impl Iterator<Item = &str> {
-        self.bindings.keys().map(String::as_str)
+        self.bindings.keys().map(|aor| &**aor)
     }
 
     /// How many bindings are held.
     pub fn len(&self) -> usize {
-        self.bindings.values().map(Vec::len).sum()
+        self.bindings.values().map(|list| list.len()).sum()
     }
 
     /// Whether no binding is held.
@@ -271,15 +322,15 @@ impl Registrar {
 mod tests {
     use super::*;
 
+    const ALICE: &str = "alice@contoso.test";
+
     fn binding(contact: &str, cseq: u32, expires_ms: u64) -> Binding {
         Binding {
-            aor: "alice@contoso.test".into(),
             contact: contact.into(),
             source: Peer::udp("127.0.0.1:5070".parse().unwrap()),
             expires_at_ms: expires_ms,
             call_id: "c".into(),
             cseq,
-            user_agent: None,
             is_phone: false,
         }
     }
@@ -287,9 +338,9 @@ mod tests {
     #[test]
     fn several_contacts_expire_and_cseq_must_grow_rfc3261_10_3() {
         let mut r = Registrar::open(Box::new(MemoryStore), Duration::ZERO);
-        assert!(r.upsert(binding("sip:a@1", 1, 10_000)));
-        assert!(r.upsert(binding("sip:a@2", 1, 20_000)));
-        assert!(!r.upsert(binding("sip:a@1", 1, 30_000)));
+        assert!(r.upsert(ALICE, binding("sip:a@1", 1, 10_000)));
+        assert!(r.upsert(ALICE, binding("sip:a@2", 1, 20_000)));
+        assert!(!r.upsert(ALICE, binding("sip:a@1", 1, 30_000)));
         assert_eq!(r.contacts("alice@contoso.test", Duration::ZERO).len(), 2);
         assert_eq!(r.expire(Duration::from_secs(15)), Vec::<String>::new());
         assert_eq!(r.len(), 1);
@@ -306,16 +357,34 @@ mod tests {
         let path = dir.path().join("registrations.jsonl");
         {
             let mut r = Registrar::open(Box::new(FileStore::new(&path)), Duration::ZERO);
-            r.upsert(binding("sip:a@1", 1, 100_000));
-            r.upsert(binding("sip:a@2", 1, 100_000));
+            r.upsert(ALICE, binding("sip:a@1", 1, 100_000));
+            r.upsert(ALICE, binding("sip:a@2", 1, 100_000));
             r.remove("alice@contoso.test", "sip:a@1");
         }
         let r = Registrar::open(Box::new(FileStore::new(&path)), Duration::from_secs(1));
         let contacts = r.contacts("alice@contoso.test", Duration::from_secs(1));
         assert_eq!(contacts.len(), 1);
-        assert_eq!(contacts[0].contact, "sip:a@2");
+        assert_eq!(&*contacts[0].contact, "sip:a@2");
         // Past expiry, a restart drops it.
         let r = Registrar::open(Box::new(FileStore::new(&path)), Duration::from_secs(200));
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn a_journal_written_with_the_user_agent_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registrations.jsonl");
+        let line = r#"{"Put":{"aor":"alice@contoso.test","contact":"sip:a@1","source":{"transport":"Udp","addr":"127.0.0.1:5070"},"expires_at_ms":100000,"call_id":"c","cseq":3,"user_agent":"Yealink","is_phone":true}}"#;
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let r = Registrar::open(Box::new(FileStore::new(&path)), Duration::ZERO);
+        let contacts = r.contacts(ALICE, Duration::ZERO);
+        assert_eq!(contacts.len(), 1);
+        assert_eq!((&*contacts[0].call_id, contacts[0].cseq), ("c", 3));
+        assert!(contacts[0].is_phone);
+        // Compacted in the new shape, which reads back the same.
+        let again = Registrar::open(Box::new(FileStore::new(&path)), Duration::ZERO);
+        assert_eq!(again.contacts(ALICE, Duration::ZERO), contacts);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(r#""aor":"alice@contoso.test""#), "{text}");
     }
 }

@@ -12,44 +12,17 @@
 use crate::headers::{NameAddr, Via};
 use crate::message::{Method, SipMessage};
 use crate::transport::{Outgoing, Peer};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use bytes::Bytes;
+use slabs::Slabs;
+use std::collections::HashMap;
 use std::time::Duration;
+use wakeups::Wakeups;
 
-/// When each transaction next needs attention: a min-heap of (time, key)
-/// with lazy deletion, so finding the next timer and firing due ones costs
-/// O(log n) instead of a scan of every transaction per packet. A stale
-/// entry (the transaction moved its timer or ended) just wakes us early.
-#[derive(Debug, Default)]
-struct Wakeups(BinaryHeap<Reverse<(Duration, String)>>);
+mod client;
+mod slabs;
+mod wakeups;
 
-impl Wakeups {
-    fn at(&mut self, when: Option<Duration>, key: &str) {
-        if let Some(when) = when {
-            self.0.push(Reverse((when, key.to_owned())));
-        }
-    }
-
-    fn next(&self) -> Option<Duration> {
-        self.0.peek().map(|Reverse((when, _))| *when)
-    }
-
-    /// The keys due at `now`, each once.
-    fn due(&mut self, now: Duration) -> Vec<String> {
-        let mut keys = Vec::new();
-        while let Some(Reverse((when, _))) = self.0.peek() {
-            if *when > now {
-                break;
-            }
-            if let Some(Reverse((_, key))) = self.0.pop()
-                && !keys.contains(&key)
-            {
-                keys.push(key);
-            }
-        }
-        keys
-    }
-}
+pub use client::{ClientEvent, ClientTransactions, Owner, ack_for};
 
 /// The RFC 3261 timer base values (§17.1.1.1, table 4).
 #[derive(Debug, Clone, Copy)]
@@ -105,7 +78,8 @@ pub fn server_key(request: &SipMessage) -> Option<String> {
 struct ServerTxn {
     peer: Peer,
     invite: bool,
-    last: Option<(u16, Vec<u8>)>,
+    /// The last response sent, in a slab ([`Slabs`]).
+    last: Option<(u16, Bytes)>,
     /// Timer G: next retransmission of a final INVITE response, and the interval.
     retransmit: Option<(Duration, Duration)>,
     /// When the transaction ends (Timers H, I, J).
@@ -128,8 +102,15 @@ pub enum Arrival {
 #[derive(Debug, Default)]
 pub struct ServerTransactions {
     timers: TimerValues,
-    txns: HashMap<String, ServerTxn>,
-    wakeups: Wakeups,
+    /// By key; keys and responses live in `slabs`.
+    txns: HashMap<Bytes, ServerTxn>,
+    wakeups: Wakeups<Bytes>,
+    slabs: Slabs,
+    /// New transactions whose first timer is not scheduled yet: most are
+    /// answered before the request's handling returns, and then only the
+    /// answer's timer is (a scheduled "until the TU answers" timer would
+    /// keep its key alive for 64·T1, twice as long as Timer J).
+    unarmed: Vec<Bytes>,
 }
 
 impl ServerTxn {
@@ -148,12 +129,26 @@ impl ServerTransactions {
             timers,
             txns: HashMap::new(),
             wakeups: Wakeups::default(),
+            slabs: Slabs::default(),
+            unarmed: Vec::new(),
         }
     }
 
-    fn schedule(&mut self, key: &str) {
-        let when = self.txns.get(key).and_then(ServerTxn::next_timer);
-        self.wakeups.at(when, key);
+    fn schedule(&mut self, key: &[u8]) {
+        if let Some((key, txn)) = self.txns.get_key_value(key) {
+            self.wakeups.at(txn.next_timer(), key);
+        }
+    }
+
+    /// Schedules the first timer of new transactions still unanswered
+    /// (the engine calls it once a request has been handled; polling does
+    /// too).
+    pub fn arm(&mut self) {
+        for key in std::mem::take(&mut self.unarmed) {
+            if self.txns.get(&key).is_some_and(|txn| txn.last.is_none()) {
+                self.schedule(&key);
+            }
+        }
     }
 
     /// Classifies an arriving request.
@@ -162,7 +157,7 @@ impl ServerTransactions {
             return Arrival::New;
         };
         let is_ack = request.method() == Some(Method::Ack);
-        match self.txns.get_mut(&key) {
+        match self.txns.get_mut(key.as_bytes()) {
             Some(txn) if is_ack => {
                 if txn.invite && txn.last.as_ref().is_some_and(|(c, _)| *c >= 300) {
                     txn.acked = true;
@@ -174,7 +169,7 @@ impl ServerTransactions {
                         self.timers.t4
                     };
                     txn.end = Some(now + t4);
-                    self.schedule(&key);
+                    self.schedule(key.as_bytes());
                     Arrival::AckAbsorbed
                 } else {
                     Arrival::New // an ACK for a 2xx is the dialog's business
@@ -182,10 +177,11 @@ impl ServerTransactions {
             }
             Some(txn) => Arrival::Retransmission(txn.last.as_ref().map(|(_, bytes)| Outgoing {
                 to: txn.peer,
-                bytes: bytes.clone(),
+                bytes: bytes.to_vec(),
             })),
             None if is_ack => Arrival::New,
             None => {
+                let key = self.slabs.keep(now, key.as_bytes());
                 self.txns.insert(
                     key.clone(),
                     ServerTxn {
@@ -199,7 +195,7 @@ impl ServerTransactions {
                         acked: false,
                     },
                 );
-                self.schedule(&key);
+                self.unarmed.push(key);
                 Arrival::New
             }
         }
@@ -213,7 +209,7 @@ impl ServerTransactions {
         response: &SipMessage,
     ) -> Option<Outgoing> {
         let key = server_key(request)?;
-        let txn = self.txns.get_mut(&key)?;
+        let txn = self.txns.get_mut(key.as_bytes())?;
         let code = response.status()?;
         let bytes = response.to_bytes();
         let reliable = txn.peer.transport.is_reliable();
@@ -235,12 +231,12 @@ impl ServerTransactions {
                 txn.end = Some(now + j);
             }
         }
-        txn.last = Some((code, bytes.clone()));
+        txn.last = Some((code, self.slabs.keep(now, &bytes)));
         let out = Outgoing {
             to: txn.peer,
             bytes,
         };
-        self.schedule(&key);
+        self.schedule(key.as_bytes());
         Some(out)
     }
 
@@ -249,23 +245,24 @@ impl ServerTransactions {
         let Some(key) = server_key(invite) else {
             return;
         };
-        if let Some(txn) = self.txns.get_mut(&key) {
+        if let Some(txn) = self.txns.get_mut(key.as_bytes()) {
             txn.retransmit = None;
             txn.acked = true;
             txn.end = Some(Duration::ZERO);
-            self.schedule(&key);
+            self.schedule(key.as_bytes());
         }
     }
 
     /// The peer an arriving request's transaction answers to.
     pub fn peer_of(&self, request: &SipMessage) -> Option<Peer> {
         server_key(request)
-            .and_then(|k| self.txns.get(&k))
+            .and_then(|k| self.txns.get(k.as_bytes()))
             .map(|t| t.peer)
     }
 
     /// Fires due timers: retransmissions to send.
     pub fn poll(&mut self, now: Duration) -> Vec<Outgoing> {
+        self.arm();
         let mut out = Vec::new();
         let t2 = self.timers.t2;
         for key in self.wakeups.due(now) {
@@ -283,7 +280,7 @@ impl ServerTransactions {
                 if let Some((_, bytes)) = &txn.last {
                     out.push(Outgoing {
                         to: txn.peer,
-                        bytes: bytes.clone(),
+                        bytes: bytes.to_vec(),
                     });
                 }
                 let next = (interval * 2).min(t2);
@@ -291,12 +288,18 @@ impl ServerTransactions {
             }
             self.schedule(&key);
         }
+        wakeups::shrink_map(&mut self.txns);
+        self.wakeups.shrink();
         out
     }
 
     /// The earliest timer (possibly a stale one: polling then is harmless).
     pub fn next_timeout(&self) -> Option<Duration> {
-        self.wakeups.next()
+        let unarmed = self
+            .unarmed
+            .iter()
+            .filter_map(|key| self.txns.get(key).and_then(ServerTxn::next_timer));
+        unarmed.chain(self.wakeups.next()).min()
     }
 
     /// How many transactions are live.
@@ -308,255 +311,6 @@ impl ServerTransactions {
     pub fn is_empty(&self) -> bool {
         self.txns.is_empty()
     }
-}
-
-/// Who a client transaction reports to (the application's own id).
-pub type Owner = u64;
-
-#[derive(Debug)]
-struct ClientTxn {
-    owner: Owner,
-    peer: Peer,
-    request: SipMessage,
-    bytes: Vec<u8>,
-    invite: bool,
-    /// Timers A/E: next retransmission and interval.
-    retransmit: Option<(Duration, Duration)>,
-    /// Timer B/F, then D/K once completed.
-    end: Duration,
-    completed: bool,
-}
-
-/// What happened to a request we sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientEvent {
-    /// A response (provisional or final; retransmitted finals are absorbed).
-    Response(Owner, SipMessage),
-    /// No final response in time (Timer B/F): treat as 408.
-    Timeout(Owner, SipMessage),
-}
-
-/// Client transactions.
-#[derive(Debug, Default)]
-pub struct ClientTransactions {
-    timers: TimerValues,
-    txns: HashMap<String, ClientTxn>,
-    wakeups: Wakeups,
-}
-
-impl ClientTxn {
-    fn next_timer(&self) -> Duration {
-        match self.retransmit {
-            Some((at, _)) => at.min(self.end),
-            None => self.end,
-        }
-    }
-}
-
-impl ClientTransactions {
-    /// With these timer values.
-    pub fn new(timers: TimerValues) -> ClientTransactions {
-        ClientTransactions {
-            timers,
-            txns: HashMap::new(),
-            wakeups: Wakeups::default(),
-        }
-    }
-
-    fn schedule(&mut self, key: &str) {
-        let when = self.txns.get(key).map(ClientTxn::next_timer);
-        self.wakeups.at(when, key);
-    }
-
-    /// Starts a transaction for `request` (whose top Via carries a fresh
-    /// branch) to `peer`; returns the bytes to send. An ACK is sent once
-    /// and is no transaction.
-    pub fn send(
-        &mut self,
-        now: Duration,
-        owner: Owner,
-        peer: Peer,
-        request: SipMessage,
-    ) -> Outgoing {
-        let bytes = request.to_bytes();
-        let out = Outgoing {
-            to: peer,
-            bytes: bytes.clone(),
-        };
-        if request.method() == Some(Method::Ack) {
-            return out;
-        }
-        let Some(branch) = request
-            .top_via()
-            .and_then(Via::parse)
-            .and_then(|v| v.branch().map(str::to_owned))
-        else {
-            return out;
-        };
-        let invite = request.method() == Some(Method::Invite);
-        let t1 = self.timers.t1;
-        // Keyed by branch and method: a CANCEL shares its INVITE's branch (§9.1).
-        let key = format!(
-            "{branch}|{}",
-            request.method().map(|m| m.to_string()).unwrap_or_default()
-        );
-        self.txns.insert(
-            key.clone(),
-            ClientTxn {
-                owner,
-                peer,
-                request,
-                bytes,
-                invite,
-                retransmit: (!peer.transport.is_reliable()).then_some((now + t1, t1)),
-                end: now + 64 * t1,
-                completed: false,
-            },
-        );
-        self.schedule(&key);
-        out
-    }
-
-    /// Matches a response to its transaction (§17.1.3). Returns the event
-    /// for the owner (None for strays and absorbed retransmissions) and
-    /// bytes to send (the ACK of a non-2xx INVITE final response).
-    pub fn on_response(
-        &mut self,
-        now: Duration,
-        response: &SipMessage,
-    ) -> (Option<ClientEvent>, Option<Outgoing>) {
-        let Some(branch) = response
-            .top_via()
-            .and_then(Via::parse)
-            .and_then(|v| v.branch().map(str::to_owned))
-        else {
-            return (None, None);
-        };
-        let key = format!(
-            "{branch}|{}",
-            response.method().map(|m| m.to_string()).unwrap_or_default()
-        );
-        let Some(txn) = self.txns.get_mut(&key) else {
-            return (None, None);
-        };
-        let code = response.status().unwrap_or(0);
-        let reliable = txn.peer.transport.is_reliable();
-        if code < 200 {
-            if txn.completed {
-                return (None, None);
-            }
-            // Proceeding: an INVITE stops retransmitting; a non-INVITE
-            // goes on at T2 (§17.1.2.2).
-            txn.retransmit = if txn.invite {
-                None
-            } else {
-                txn.retransmit
-                    .map(|_| (now + self.timers.t2, self.timers.t2))
-            };
-            return (
-                Some(ClientEvent::Response(txn.owner, response.clone())),
-                None,
-            );
-        }
-        let ack = (txn.invite && code >= 300).then(|| Outgoing {
-            to: txn.peer,
-            bytes: ack_for(&txn.request, response).to_bytes(),
-        });
-        if txn.completed {
-            // A retransmitted final response: absorb it (re-ACK a non-2xx).
-            return (None, ack);
-        }
-        txn.completed = true;
-        txn.retransmit = None;
-        txn.end = if reliable || (txn.invite && code < 300) {
-            now
-        } else if txn.invite {
-            now + Duration::from_secs(32) // Timer D
-        } else {
-            now + self.timers.t4 // Timer K
-        };
-        (
-            Some(ClientEvent::Response(txn.owner, response.clone())),
-            ack,
-        )
-    }
-
-    /// Fires due timers.
-    pub fn poll(&mut self, now: Duration) -> (Vec<Outgoing>, Vec<ClientEvent>) {
-        let mut out = Vec::new();
-        let mut events = Vec::new();
-        let t2 = self.timers.t2;
-        for key in self.wakeups.due(now) {
-            let Some(txn) = self.txns.get_mut(&key) else {
-                continue;
-            };
-            if txn.end <= now {
-                if !txn.completed {
-                    events.push(ClientEvent::Timeout(txn.owner, txn.request.clone()));
-                }
-                self.txns.remove(&key);
-                continue;
-            }
-            if let Some((at, interval)) = txn.retransmit
-                && at <= now
-            {
-                out.push(Outgoing {
-                    to: txn.peer,
-                    bytes: txn.bytes.clone(),
-                });
-                let next = if txn.invite {
-                    interval * 2
-                } else {
-                    (interval * 2).min(t2)
-                };
-                txn.retransmit = Some((now + next, next));
-            }
-            self.schedule(&key);
-        }
-        (out, events)
-    }
-
-    /// The earliest timer (possibly a stale one: polling then is harmless).
-    pub fn next_timeout(&self) -> Option<Duration> {
-        self.wakeups.next()
-    }
-
-    /// How many transactions are live.
-    pub fn len(&self) -> usize {
-        self.txns.len()
-    }
-
-    /// Whether none is live.
-    pub fn is_empty(&self) -> bool {
-        self.txns.is_empty()
-    }
-}
-
-/// The ACK of a non-2xx final response (§17.1.1.3): same Request-URI,
-/// top Via, Call-ID, From and CSeq number; To from the response.
-pub fn ack_for(request: &SipMessage, response: &SipMessage) -> SipMessage {
-    let mut ack = SipMessage::request(Method::Ack, request.uri().unwrap_or("sip:invalid"));
-    if let Some(via) = request.top_via() {
-        ack.push("Via", via.to_owned());
-    }
-    for name in ["Max-Forwards", "From"] {
-        if let Some(v) = request.header(name) {
-            ack.push(name, v.to_owned());
-        }
-    }
-    if let Some(to) = response.header("To") {
-        ack.push("To", to.to_owned());
-    }
-    if let Some(v) = request.call_id() {
-        ack.push("Call-ID", v.to_owned());
-    }
-    if let Some((n, _)) = request.cseq() {
-        ack.push("CSeq", format!("{n} ACK"));
-    }
-    for route in request.header_values("Route") {
-        ack.push("Route", route.to_owned());
-    }
-    ack
 }
 
 #[cfg(test)]

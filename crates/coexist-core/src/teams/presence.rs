@@ -55,12 +55,25 @@ pub struct PresenceView {
 #[derive(Debug, Default)]
 pub(crate) struct PresenceHub {
     teams: Mutex<HashMap<String, Published>>,
-    sfb: Mutex<HashMap<String, (Published, bool)>>,
+    /// What sfb clients published (R7.1), only for users whose state is
+    /// not the default one (Available, no activity, no note): an absent
+    /// entry reads as the default, so the many registered users who publish
+    /// nothing cost nothing here. Whether they have a live endpoint (R7.3)
+    /// is the sfb port's to say.
+    sfb: Mutex<HashMap<Box<str>, Published>>,
     watchers: Mutex<HashMap<String, HashSet<String>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether `published` shows what no entry shows (R7.1: Available, no
+/// activity, no note).
+fn is_default(published: &Published) -> bool {
+    published.availability == Availability::Available
+        && published.activity.is_none()
+        && published.note.is_none()
 }
 
 fn text_field(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
@@ -81,9 +94,10 @@ impl Teams {
                 lock(&self.presence.teams).get(upn).cloned(),
                 self.hub.is_live(upn),
             ),
-            Client::Sfb => lock(&self.presence.sfb)
-                .get(upn)
-                .map_or((None, false), |(p, live)| (Some(p.clone()), *live)),
+            Client::Sfb => (
+                lock(&self.presence.sfb).get(upn).cloned(),
+                self.sfb.has_live_endpoint(upn),
+            ),
         };
         let availability = shown_availability(
             published
@@ -207,27 +221,34 @@ impl Teams {
         })
     }
 
-    /// The sfb side's port: `upn`'s sfb client published `published`, and
-    /// has (`live`) or has not a live endpoint.
+    /// The sfb side's port: `upn`'s sfb client published `published`;
+    /// `live_changed` when they just got or lost their last live endpoint
+    /// (R7.3; whether they have one is then the sfb port's
+    /// `has_live_endpoint`).
     pub async fn publish_sfb_presence(
         &self,
         upn: &str,
         published: Published,
-        live: bool,
+        live_changed: bool,
     ) -> Result<()> {
         {
             let mut sfb = lock(&self.presence.sfb);
-            // A registration refresh reports the same state again: watchers
-            // hear of changes only.
-            if sfb.get(upn).is_some_and(|(old, was_live)| {
-                *was_live == live
-                    && old.availability == published.availability
+            let same = |old: &Published| {
+                old.availability == published.availability
                     && old.activity == published.activity
                     && old.note == published.note
-            }) {
+            };
+            let unchanged = sfb.get(upn).map_or(is_default(&published), same);
+            // A registration refresh reports the same state again: watchers
+            // hear of changes only.
+            if unchanged && !live_changed {
                 return Ok(());
             }
-            sfb.insert(upn.to_owned(), (published, live));
+            if is_default(&published) {
+                sfb.remove(upn);
+            } else {
+                sfb.insert(upn.into(), published);
+            }
         }
         self.presence_changed(upn, Client::Sfb).await
     }
