@@ -70,6 +70,9 @@ pub(crate) async fn token(http: SocketAddr, upn: &str) -> String {
     reply["access_token"].as_str().unwrap().to_owned()
 }
 
+/// How many times a reader lost its WebSocket and resumed with `?since=`.
+static RESUMES: AtomicU64 = AtomicU64::new(0);
+
 /// A WebSocket reader counting `message` events.
 async fn websocket(
     http: SocketAddr,
@@ -105,6 +108,7 @@ async fn websocket(
                 last.fetch_max(base.elapsed().as_micros() as u64, Ordering::Relaxed);
             }
         }
+        RESUMES.fetch_add(1, Ordering::Relaxed);
         socket = support::events_socket_since(http, &token, Some(seen)).await;
     }
 }
@@ -301,8 +305,9 @@ fn main() {
             );
             if outcome.received < outcome.acked {
                 println!(
-                    "WARNING: {} acknowledged messages had not arrived 10 s after the senders stopped",
-                    outcome.acked - outcome.received
+                    "WARNING: {} acknowledged messages had not arrived 10 s after the senders stopped ({} WebSocket resumes so far)",
+                    outcome.acked - outcome.received,
+                    RESUMES.load(Ordering::Relaxed)
                 );
             }
             rates[round] = rate;

@@ -7,6 +7,7 @@ use super::model::{
     Body, Delivery, DeliveryState, Member, Message, Thread, ThreadKind, ThreadState,
 };
 use super::ports::SfbMessage;
+use super::presence::lock;
 use super::writer::Op;
 use super::{Result, Teams, TeamsError, new_id, party, route_new};
 use crate::clock::Timestamp;
@@ -14,6 +15,9 @@ use coexist_policy::interop_limits::ContentType;
 use coexist_policy::presence::presences_kept;
 use coexist_policy::{Client, Outcome};
 use serde_json::json;
+
+/// Messages kept in `Teams::awaiting_sfb` at most (~300 B each).
+const AWAITING_SFB_MAX: usize = 65_536;
 
 impl Teams {
     /// Stores a message in `thread` from `me` and delivers it: durable
@@ -65,6 +69,12 @@ impl Teams {
             .into_iter()
             .next()
             .ok_or_else(|| crate::ports::StoreError("the writer lost a message".into()))?;
+        if recipients.iter().any(|m| m.client == Client::Sfb) {
+            let mut awaiting = lock(&self.awaiting_sfb);
+            if awaiting.len() < AWAITING_SFB_MAX {
+                awaiting.insert(message.id, message.clone());
+            }
+        }
         for member in recipients.iter().filter(|m| m.client == Client::Sfb) {
             self.sfb.deliver(SfbMessage {
                 message_id: message.id,
@@ -154,11 +164,15 @@ impl Teams {
         upn: &str,
         state: DeliveryState,
     ) -> Result<Message> {
-        let mut message = self
-            .store
-            .message(message_id)
-            .await?
-            .ok_or_else(|| TeamsError::not_found("message", &message_id.to_string()))?;
+        let cached = lock(&self.awaiting_sfb).remove(&message_id);
+        let mut message = match cached {
+            Some(message) => message,
+            None => self
+                .store
+                .message(message_id)
+                .await?
+                .ok_or_else(|| TeamsError::not_found("message", &message_id.to_string()))?,
+        };
         let delivery = message
             .deliveries
             .iter_mut()
@@ -172,6 +186,18 @@ impl Teams {
                 notify,
             }])
             .await?;
+        // Another sfb recipient of the same message still to report: keep
+        // it (as now written) for them.
+        if message
+            .deliveries
+            .iter()
+            .any(|d| d.client == Client::Sfb && d.state == DeliveryState::Pending)
+        {
+            let mut awaiting = lock(&self.awaiting_sfb);
+            if awaiting.len() < AWAITING_SFB_MAX {
+                awaiting.insert(message.id, message.clone());
+            }
+        }
         Ok(message)
     }
 
