@@ -109,7 +109,17 @@ async fn websocket(
             }
         }
         RESUMES.fetch_add(1, Ordering::Relaxed);
-        socket = support::events_socket_since(http, &token, Some(seen)).await;
+        // Like a client: a refused reconnect is tried again (and said), not
+        // given up, or what was missed would look lost.
+        socket = loop {
+            match support::events_socket_since(http, &token, Some(seen)).await {
+                Ok(socket) => break socket,
+                Err(error) => {
+                    println!("resume after {seen} refused ({error}); trying again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
     }
 }
 

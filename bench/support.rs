@@ -138,16 +138,19 @@ pub async fn events_socket(
     http: SocketAddr,
     token: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
-    events_socket_since(http, token, None).await
+    events_socket_since(http, token, None).await.unwrap()
 }
 
 /// The same, resuming after event `since` (a client the server closed for
-/// being too slow reconnects so).
+/// being too slow reconnects so); the error when the server refused.
 pub async fn events_socket_since(
     http: SocketAddr,
     token: &str,
     since: Option<i64>,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+    tokio_tungstenite::tungstenite::Error,
+> {
     let mut url = format!("ws://{http}/v1/events?access_token={token}");
     if let Some(since) = since {
         url.push_str(&format!("&since={since}"));
@@ -156,6 +159,5 @@ pub async fn events_socket_since(
         .read_buffer_size(16 * 1024);
     tokio_tungstenite::connect_async_with_config(url, Some(config), false)
         .await
-        .unwrap()
-        .0
+        .map(|(socket, _)| socket)
 }
