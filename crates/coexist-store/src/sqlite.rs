@@ -10,7 +10,6 @@ use coexist_policy::InteropPolicy;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use std::borrow::Cow;
@@ -100,6 +99,24 @@ async fn checkpointer(pool: SqlitePool) {
     }
 }
 
+/// Settings of every connection, the pool's and the group commit's
+/// (`sqlite/commit.rs`), on top of WAL:
+/// - `synchronous=FULL`: an acknowledged change survives power loss, not
+///   only a crash of the process;
+/// - a 64 MiB page cache: hot B-tree pages stay in memory;
+/// - no automatic checkpoints: they run beside the writers, not inside
+///   their commits (see `checkpointer`);
+/// - statement journals (a multi-row statement inside a transaction keeps
+///   one) in memory, not in a temporary file: they were a third of the
+///   commit's `pwrite` time in a profile of `cargo bench --bench
+///   teams_messages`.
+pub(crate) const CONNECTION_PRAGMAS: [(&str, &str); 4] = [
+    ("synchronous", "FULL"),
+    ("cache_size", "-65536"),
+    ("wal_autocheckpoint", "0"),
+    ("temp_store", "MEMORY"),
+];
+
 /// The directory on SQLite (WAL).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -138,24 +155,14 @@ impl SqliteStore {
     /// Opens (creating if needed) `DIR/coexist.db` and migrates it.
     pub async fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(err)?;
-        let options = SqliteConnectOptions::new()
-            .filename(dir.join("coexist.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: an acknowledged change survives power loss, not only a
-            // crash of the process.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            // Hot B-tree pages (the message and event indexes) stay in memory.
-            .pragma("cache_size", "-65536")
-            // Checkpoints run beside the writers, not inside their commits
-            // (see `checkpointer`).
-            .pragma("wal_autocheckpoint", "0")
-            // Statement journals (a multi-row INSERT inside a transaction
-            // keeps one, to undo just that statement) in memory, not in a
-            // temporary file: measured, they were a third of the commit's
-            // `pwrite` time (`cargo bench --bench teams_messages`).
-            .pragma("temp_store", "memory");
+        let options = CONNECTION_PRAGMAS.iter().fold(
+            SqliteConnectOptions::new()
+                .filename(dir.join("coexist.db"))
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .foreign_keys(true),
+            |options, (name, value)| options.pragma(*name, *value),
+        );
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)

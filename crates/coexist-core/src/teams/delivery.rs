@@ -70,10 +70,7 @@ impl Teams {
             .next()
             .ok_or_else(|| crate::ports::StoreError("the writer lost a message".into()))?;
         if recipients.iter().any(|m| m.client == Client::Sfb) {
-            let mut awaiting = lock(&self.awaiting_sfb);
-            if awaiting.len() < AWAITING_SFB_MAX {
-                awaiting.insert(message.id, message.clone());
-            }
+            self.await_sfb(&message);
         }
         for member in recipients.iter().filter(|m| m.client == Client::Sfb) {
             self.sfb.deliver(SfbMessage {
@@ -193,12 +190,18 @@ impl Teams {
             .iter()
             .any(|d| d.client == Client::Sfb && d.state == DeliveryState::Pending)
         {
-            let mut awaiting = lock(&self.awaiting_sfb);
-            if awaiting.len() < AWAITING_SFB_MAX {
-                awaiting.insert(message.id, message.clone());
-            }
+            self.await_sfb(&message);
         }
         Ok(message)
+    }
+
+    /// Keeps `message` until its sfb delivery is recorded (while there is
+    /// room: a miss reads the store).
+    fn await_sfb(&self, message: &Message) {
+        let mut awaiting = lock(&self.awaiting_sfb);
+        if awaiting.len() < AWAITING_SFB_MAX {
+            awaiting.insert(message.id, message.clone());
+        }
     }
 
     /// Nothing lost (issue 6): hands every message still pending for

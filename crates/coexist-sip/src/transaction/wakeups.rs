@@ -2,7 +2,7 @@
 //! ended transactions from lingering.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::Hash;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ impl<K: Ord> Default for Wakeups<K> {
     }
 }
 
-impl<K: Ord + Clone> Wakeups<K> {
+impl<K: Ord + Clone + Hash> Wakeups<K> {
     pub(super) fn at(&mut self, when: Option<Duration>, key: &K) {
         if let Some(when) = when {
             self.0.push(Reverse((when, key.clone())));
@@ -31,15 +31,17 @@ impl<K: Ord + Clone> Wakeups<K> {
         self.0.peek().map(|Reverse((when, _))| *when)
     }
 
-    /// The keys due at `now`, each once.
+    /// The keys due at `now`, each once, earliest first. (A set, not a
+    /// search of the list: after a burst thousands fall due in one poll.)
     pub(super) fn due(&mut self, now: Duration) -> Vec<K> {
         let mut keys: Vec<K> = Vec::new();
+        let mut seen: HashSet<K> = HashSet::new();
         while let Some(Reverse((when, _))) = self.0.peek() {
             if *when > now {
                 break;
             }
             if let Some(Reverse((_, key))) = self.0.pop()
-                && !keys.contains(&key)
+                && seen.insert(key.clone())
             {
                 keys.push(key);
             }
@@ -79,6 +81,19 @@ fn shrunk_capacity(len: usize, capacity: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn a_key_scheduled_twice_falls_due_once_earliest_first() {
+        let mut wakeups: Wakeups<Arc<str>> = Wakeups::default();
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        wakeups.at(Some(Duration::from_millis(30)), &a);
+        wakeups.at(Some(Duration::from_millis(10)), &b);
+        wakeups.at(Some(Duration::from_millis(20)), &a);
+        wakeups.at(Some(Duration::from_millis(90)), &b);
+        assert_eq!(wakeups.due(Duration::from_millis(50)), [b.clone(), a]);
+        assert_eq!(wakeups.next(), Some(Duration::from_millis(90)));
+        assert_eq!(wakeups.due(Duration::from_millis(90)), [b]);
+    }
 
     #[test]
     fn a_map_emptied_after_a_burst_gives_its_capacity_back() {

@@ -62,11 +62,7 @@ pub(super) struct Entry {
 pub(super) struct Tail {
     /// Every row with an id up to this is in the index table.
     indexed_upto: i64,
-    /// The highest id committed: a row with a higher id is new (ids
-    /// increase and the writer commits them in order); a lower one is a
-    /// change of an existing message (its delivery states).
-    newest: i64,
-    /// By id.
+    /// By id: every committed row above `indexed_upto`.
     entries: Vec<Entry>,
     last_flush: Instant,
 }
@@ -82,13 +78,21 @@ pub(super) struct Flush {
 impl Tail {
     /// The tail as found in the database: `entries` are the rows above
     /// `indexed_upto`, by id.
-    pub(super) fn new(indexed_upto: i64, newest: i64, entries: Vec<Entry>, now: Instant) -> Tail {
+    pub(super) fn new(indexed_upto: i64, entries: Vec<Entry>, now: Instant) -> Tail {
         Tail {
             indexed_upto,
-            newest: newest.max(indexed_upto),
             entries,
             last_flush: now,
         }
+    }
+
+    /// The highest id committed: a row with a higher id is new (ids
+    /// increase and the writer commits them in order); a lower one is a
+    /// change of an existing message (its delivery states).
+    fn newest(&self) -> i64 {
+        self.entries
+            .last()
+            .map_or(self.indexed_upto, |entry| entry.id)
     }
 
     /// The flush to write with the next commit, if one is due.
@@ -124,8 +128,7 @@ impl Tail {
             self.last_flush = now;
         }
         for (id, key, sender) in written {
-            if id > self.newest {
-                self.newest = id;
+            if id > self.newest() {
                 self.entries.push(Entry {
                     id,
                     key: key.to_owned(),
@@ -186,22 +189,31 @@ mod tests {
     #[test]
     fn new_rows_join_the_tail_and_changes_of_old_ones_do_not() {
         let start = Instant::now();
-        let mut tail = Tail::new(10, 12, vec![], start);
+        let twelve = Entry {
+            id: 12,
+            key: "a".into(),
+            sender: "alice".into(),
+        };
+        let mut tail = Tail::new(10, vec![twelve], start);
         tail.committed(
             None,
             rows(&[(11, "a"), (13, "a"), (14, "b")]).into_iter(),
             start,
         );
         let ids: Vec<i64> = tail.entries.iter().map(|e| e.id).collect();
-        assert_eq!(ids, [13, 14], "11 is a change of a row already committed");
-        tail.committed(None, rows(&[(13, "a")]).into_iter(), start);
-        assert_eq!(tail.entries.len(), 2);
+        assert_eq!(
+            ids,
+            [12, 13, 14],
+            "11 is a change of a row already committed"
+        );
+        tail.committed(None, rows(&[(13, "a"), (9, "b")]).into_iter(), start);
+        assert_eq!(tail.entries.len(), 3);
     }
 
     #[test]
     fn a_flush_is_due_after_a_second_or_enough_rows_and_is_sorted_by_key() {
         let start = Instant::now();
-        let mut tail = Tail::new(0, 0, vec![], start);
+        let mut tail = Tail::new(0, vec![], start);
         assert!(tail.due(start + FLUSH_EVERY).is_none(), "nothing to flush");
         tail.committed(
             None,
@@ -227,7 +239,7 @@ mod tests {
     #[test]
     fn a_flush_moves_entries_out_of_the_tail_and_readers_get_its_boundary() {
         let start = Instant::now();
-        let mut tail = Tail::new(0, 0, vec![], start);
+        let mut tail = Tail::new(0, vec![], start);
         tail.committed(
             None,
             rows(&[(1, "a"), (2, "b"), (3, "a")]).into_iter(),

@@ -13,7 +13,7 @@
 //! link the same `libsqlite3-sys`, so it is one SQLite library.
 
 use super::batched_index::{Flush, Tails, read, write};
-use super::err;
+use super::{CONNECTION_PRAGMAS, err};
 use coexist_core::StoreError;
 use coexist_core::teams::model::{Message, Session, StoredEvent, Thread};
 use coexist_core::teams::ports::{Row, pending_for_sfb};
@@ -23,8 +23,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Opens the commit connection on `path` (already created and migrated by
-/// the sqlx pool) with the same durability settings: WAL and
-/// `synchronous=FULL`, so an acknowledged message survives power loss.
+/// the sqlx pool) with the same settings ([`CONNECTION_PRAGMAS`]).
 pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     let connection = Connection::open(path).map_err(err)?;
     // Another writer (the directory, on the sqlx pool) may hold the write
@@ -32,15 +31,10 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     connection
         .busy_timeout(Duration::from_secs(5))
         .map_err(err)?;
-    connection
-        .execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA cache_size = -65536;
-             PRAGMA wal_autocheckpoint = 0;
-             PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(err)?;
+    // WAL is a property of the database file, set by the pool already.
+    for (name, value) in CONNECTION_PRAGMAS {
+        connection.pragma_update(None, name, value).map_err(err)?;
+    }
     connection.set_prepared_statement_cache_capacity(16);
     Ok(connection)
 }

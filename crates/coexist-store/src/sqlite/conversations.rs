@@ -230,18 +230,14 @@ impl ConversationStore for SqliteStore {
         let rest = (limit as usize)
             .saturating_sub(found.len())
             .min(recent.len());
-        if rest > 0 {
-            let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT id, upn, at, payload FROM events WHERE id IN (");
-            let mut list = query.separated(", ");
-            for id in &recent[..rest] {
-                list.push_bind(*id);
-            }
-            query.push(") ORDER BY id");
-            for row in &query.build().fetch_all(&self.pool).await.map_err(err)? {
-                found.push(event_from(row)?);
-            }
-        }
+        let mut newer: Vec<StoredEvent> = self
+            .rows_by_ids("events", &recent[..rest])
+            .await?
+            .iter()
+            .map(event_from)
+            .collect::<Result<_, _>>()?;
+        newer.sort_by_key(|e| e.id);
+        found.append(&mut newer);
         Ok(found)
     }
 
@@ -264,18 +260,25 @@ impl ConversationStore for SqliteStore {
 impl SqliteStore {
     /// The messages with these ids (those that exist), in no order.
     async fn by_ids(&self, ids: &[i64]) -> Result<Vec<Message>, StoreError> {
+        self.rows_by_ids("messages", ids)
+            .await?
+            .iter()
+            .map(message_from)
+            .collect()
+    }
+
+    /// The rows of `table` with these ids (those that exist), in no order.
+    async fn rows_by_ids(&self, table: &str, ids: &[i64]) -> Result<Vec<SqliteRow>, StoreError> {
         let mut found = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(10_000) {
             let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT * FROM messages WHERE id IN (");
+                QueryBuilder::new(format!("SELECT * FROM {table} WHERE id IN ("));
             let mut list = query.separated(", ");
             for id in chunk {
                 list.push_bind(*id);
             }
             query.push(")");
-            for row in &query.build().fetch_all(&self.pool).await.map_err(err)? {
-                found.push(message_from(row)?);
-            }
+            found.extend(query.build().fetch_all(&self.pool).await.map_err(err)?);
         }
         Ok(found)
     }
@@ -315,13 +318,6 @@ async fn load_tail(
         .await
         .and_then(|row| row.try_get("indexed_upto"))
         .map_err(err)?;
-    let newest: i64 = sqlx::query(&format!(
-        "SELECT COALESCE(MAX(id), 0) AS newest FROM {table}"
-    ))
-    .fetch_one(pool)
-    .await
-    .and_then(|row| row.try_get("newest"))
-    .map_err(err)?;
     let entries = sqlx::query(&format!(
         "SELECT id, {key} AS key, {sender} AS sender FROM {table} WHERE id > ? ORDER BY id"
     ))
@@ -338,5 +334,5 @@ async fn load_tail(
         })
     })
     .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Tail::new(indexed_upto, newest, entries, Instant::now()))
+    Ok(Tail::new(indexed_upto, entries, Instant::now()))
 }
