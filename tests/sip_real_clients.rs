@@ -9,7 +9,7 @@
 mod server;
 
 use serde_json::json;
-use server::{Server, expect, started};
+use server::{Server, expect, free_port, started};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,15 +18,6 @@ fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("bench/sipp")
         .join(name)
-}
-
-/// A UDP port free right now.
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The SIP address from the listening line.
@@ -218,13 +209,24 @@ fn baresip(config: &Path, seconds: u32, commands: &[&str]) -> Child {
     }
     command
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("baresip runs (Debian package baresip)")
 }
 
 fn output(child: Child) -> String {
-    String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Stops a baresip that failed the test; what it had printed.
+fn killed(mut child: Child) -> String {
+    let _ = child.kill();
+    output(child)
 }
 
 #[test]
@@ -244,7 +246,12 @@ fn baresip_registers_messages_answers_and_places_calls_through_coexist_serve() {
     let alice = inject(work, "alice", "carol");
     let deadline = Instant::now() + Duration::from_secs(15);
     while !sipp(&sip, "message.xml", &alice, free_port(), 1, work) {
-        assert!(Instant::now() < deadline, "baresip never took a MESSAGE");
+        if Instant::now() > deadline {
+            panic!(
+                "baresip never took a MESSAGE; it printed:\n{}",
+                killed(carol)
+            );
+        }
         std::thread::sleep(Duration::from_millis(300));
     }
     assert!(sipp(&sip, "call.xml", &alice, free_port(), 1, work));

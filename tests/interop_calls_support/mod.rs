@@ -32,13 +32,7 @@ fn bench_scenario(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A UDP port free right now.
-pub fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("a free UDP port")
-}
+pub use crate::server::free_port;
 
 /// sipp against one server.
 pub struct Sipp {

@@ -29,13 +29,7 @@ pub fn scenario(name: &str) -> PathBuf {
     }
 }
 
-/// A UDP port free right now.
-pub fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("a free UDP port")
-}
+pub use crate::server::free_port;
 
 /// The SIP address from the listening line.
 pub fn sip_addr(server: &Server) -> String {

@@ -2,6 +2,10 @@
 //! port 0 in a temporary data directory, driven over HTTP.
 #![allow(dead_code)]
 
+mod ports;
+
+#[allow(unused_imports)]
+pub use ports::free_port;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
