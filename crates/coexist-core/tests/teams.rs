@@ -298,3 +298,50 @@ async fn sfb_entry_points_an_im_lands_in_a_kept_thread_and_calls_meet_across_the
             .contains(&"presence of alice@contoso.test: Busy".to_owned())
     );
 }
+
+/// Ended calls do not stay in memory for ever: readable for a minute after
+/// they end (late reports from the sfb side get "has ended"), dropped once
+/// another call ends after that.
+#[tokio::test]
+async fn an_ended_call_is_kept_a_minute_then_dropped_from_memory() {
+    let world = world(Duration::from_secs(300)).await;
+    let call_carol = |sdp: &str| {
+        let teams = world.teams.clone();
+        let sdp = sdp.to_owned();
+        async move {
+            let call = teams
+                .place_call(
+                    "alice@contoso.test",
+                    CallRequest {
+                        to: "carol@contoso.test".into(),
+                        sdp,
+                        chat_id: None,
+                    },
+                )
+                .await
+                .unwrap();
+            teams
+                .record_sfb_call(&call.id, SfbCallProgress::Ended)
+                .await
+                .unwrap();
+            call.id
+        }
+    };
+    let first = call_carol("v=0 first").await;
+    world.clock.advance(59_000);
+    let second = call_carol("v=0 second").await;
+    let kept = world.teams.call("alice@contoso.test", &first).unwrap();
+    assert_eq!(kept.end_reason.as_deref(), Some("cancelled"));
+    world.clock.advance(2_000);
+    let _third = call_carol("v=0 third").await;
+    assert!(world.teams.call("alice@contoso.test", &first).is_err());
+    assert!(
+        world
+            .teams
+            .record_sfb_call(&first, SfbCallProgress::Ended)
+            .await
+            .is_err()
+    );
+    // The second ended 2 s ago: still there.
+    assert!(world.teams.call("alice@contoso.test", &second).is_ok());
+}

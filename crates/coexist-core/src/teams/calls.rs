@@ -4,7 +4,10 @@
 //! while ringing, transfer once connected; R5.4 on interop calls. Live calls
 //! are kept in memory; their events are durable like every event.
 
+mod ring_timer;
 mod sfb;
+
+pub(crate) use ring_timer::RingTimers;
 
 use super::ports::SfbCall;
 use super::writer::Op;
@@ -14,7 +17,7 @@ use coexist_policy::interop_limits::{check_call_escalation, check_screen_sharing
 use coexist_policy::pstn::{PstnCaller, check_pstn_outbound};
 use coexist_policy::{Client, Method, Outcome};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// Largest SDP accepted (bytes).
@@ -161,11 +164,56 @@ impl Call {
     }
 }
 
+/// A `call` event: `{"change": …, "call": {…}}`.
 fn call_event(to: Vec<String>, change: &str, call: &Call) -> Op {
-    Op::Event {
-        to,
-        kind: "call",
-        data: json!({ "change": change, "call": call }),
+    #[derive(Serialize)]
+    struct CallChange<'a> {
+        change: &'a str,
+        call: &'a Call,
+    }
+    Op::event(to, "call", &CallChange { change, call })
+}
+
+/// How long an ended call stays in memory (readable, and late reports from
+/// the sfb side answered "has ended") before it is dropped; its events stay
+/// in the store. Without this every call ever made stayed in memory.
+const ENDED_CALL_KEPT_MS: i64 = 60_000;
+
+/// The calls in memory: the live ones, and the ended ones until they are
+/// dropped (`ENDED_CALL_KEPT_MS`).
+#[derive(Debug, Default)]
+pub(crate) struct Calls {
+    entries: HashMap<String, CallEntry>,
+    /// Ended calls, oldest first: when each ended (ms) and its id.
+    ended: VecDeque<(i64, String)>,
+}
+
+impl Calls {
+    /// Notes that call `id` ended at `now`, and drops the calls that
+    /// ended long enough ago.
+    fn ended(&mut self, id: &str, now: Timestamp) {
+        self.ended.push_back((now.millis(), id.to_owned()));
+        while let Some((at, _)) = self.ended.front() {
+            if now.millis() - at < ENDED_CALL_KEPT_MS {
+                break;
+            }
+            if let Some((_, old)) = self.ended.pop_front() {
+                self.entries.remove(&old);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Calls {
+    type Target = HashMap<String, CallEntry>;
+    fn deref(&self) -> &Self::Target {
+        &self.entries
+    }
+}
+
+impl std::ops::DerefMut for Calls {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.entries
     }
 }
 
@@ -318,21 +366,16 @@ impl Teams {
         Ok(call)
     }
 
-    fn calls_lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, CallEntry>> {
+    fn calls_lock(&self) -> std::sync::MutexGuard<'_, Calls> {
         self.calls.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn arm(self: &Arc<Self>, id: String, generation: u64) {
-        let teams = Arc::downgrade(self);
-        let after = self.config.ring_timeout;
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            if let Some(teams) = teams.upgrade() {
-                teams.ring_timed_out(&id, generation).await;
-            }
-        });
+    /// Whether call `id` still rings at `generation` (its ring timeout is
+    /// due).
+    fn still_ringing(&self, id: &str, generation: u64) -> bool {
+        self.calls_lock().get(id).is_some_and(|entry| {
+            entry.generation == generation && entry.call.state == CallState::Ringing
+        })
     }
 
     async fn ring_timed_out(&self, id: &str, generation: u64) {
@@ -344,7 +387,9 @@ impl Teams {
                 {
                     entry.call.state = CallState::Ended;
                     entry.call.end_reason = Some("no-answer".into());
-                    Some(entry.call.clone())
+                    let call = entry.call.clone();
+                    calls.ended(id, self.now());
+                    Some(call)
                 }
                 _ => None,
             }
@@ -393,6 +438,9 @@ impl Teams {
             let name = change(&mut call)?;
             entry.call = call.clone();
             entry.generation += 1;
+            if call.state == CallState::Ended {
+                calls.ended(id, self.now());
+            }
             (call, name, before)
         };
         self.writer.write(vec![call_event(to, name, &call)]).await?;

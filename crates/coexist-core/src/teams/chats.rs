@@ -262,11 +262,11 @@ impl Teams {
         if let Some(mut old) = predecessor {
             old.replaced_by = Some(thread.id.clone());
             thread.replaces = Some(old.id.clone());
-            ops.push(Op::Event {
-                to: teams_members(&old),
-                kind: "thread",
-                data: json!({"change": "disabled", "chat": old}),
-            });
+            ops.push(Op::event(
+                teams_members(&old),
+                "thread",
+                &json!({"change": "disabled", "chat": old}),
+            ));
             ops.push(Op::Thread(old.clone()));
             self.write_threads(ops, &thread, Some(&old)).await?;
         } else {
@@ -282,11 +282,11 @@ impl Teams {
         old: Option<&Thread>,
     ) -> Result<()> {
         ops.push(Op::Thread(thread.clone()));
-        ops.push(Op::Event {
-            to: teams_members(thread),
-            kind: "thread",
-            data: json!({"change": "created", "chat": thread}),
-        });
+        ops.push(Op::event(
+            teams_members(thread),
+            "thread",
+            &json!({"change": "created", "chat": thread}),
+        ));
         self.writer.write(ops).await?;
         match old {
             Some(old) => self.cache(&[old, thread]),
@@ -351,11 +351,11 @@ impl Teams {
         self.writer
             .write(vec![
                 Op::Thread(current.clone()),
-                Op::Event {
-                    to: teams_members(&current),
-                    kind: "thread",
-                    data: json!({"change": "disabled", "chat": current}),
-                },
+                Op::event(
+                    teams_members(&current),
+                    "thread",
+                    &json!({"change": "disabled", "chat": current}),
+                ),
             ])
             .await?;
         self.cache(&[&current]);
@@ -419,11 +419,11 @@ impl Teams {
         self.writer
             .write(vec![
                 Op::Thread(current.clone()),
-                Op::Event {
-                    to: teams_members(&current),
-                    kind: "thread",
-                    data: json!({"change": "member-added", "upn": member.upn, "chat": current}),
-                },
+                Op::event(
+                    teams_members(&current),
+                    "thread",
+                    &json!({"change": "member-added", "upn": member.upn, "chat": current}),
+                ),
             ])
             .await?;
         self.cache(&[&current]);

@@ -137,16 +137,16 @@ impl Teams {
                 notices.insert(key, thread.id.clone());
             }
             match other {
-                Client::Teams => ops.push(Op::Event {
-                    to: vec![member.upn.clone()],
-                    kind: "notice",
-                    data: json!({
+                Client::Teams => ops.push(Op::event(
+                    vec![member.upn.clone()],
+                    "notice",
+                    &json!({
                         "chat_id": thread.id,
                         "from": from,
                         "client": member.client,
                         "text": format!("{from} sent you a message in Skype for Business"),
                     }),
-                }),
+                )),
                 Client::Sfb => sfb.push(member.upn.clone()),
             }
         }

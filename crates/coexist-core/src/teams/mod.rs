@@ -170,7 +170,8 @@ pub struct Teams {
     sessions: RwLock<HashMap<String, model::Session>>,
     throttle: Mutex<HashMap<String, (u32, Timestamp)>>,
     presence: presence::PresenceHub,
-    calls: Mutex<HashMap<String, calls::CallEntry>>,
+    calls: Mutex<calls::Calls>,
+    ring_timers: calls::RingTimers,
     /// The safety net's last notice per (user, client): a thread id.
     notices: Mutex<HashMap<(String, Client), String>>,
     /// Messages just handed to the sfb delivery port, by id, so that
@@ -217,7 +218,8 @@ impl Teams {
             ),
             throttle: Mutex::new(HashMap::new()),
             presence: presence::PresenceHub::default(),
-            calls: Mutex::new(HashMap::new()),
+            calls: Mutex::new(calls::Calls::default()),
+            ring_timers: calls::RingTimers::default(),
             notices: Mutex::new(HashMap::new()),
             awaiting_sfb: Mutex::new(HashMap::new()),
         }))

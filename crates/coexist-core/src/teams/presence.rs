@@ -269,11 +269,11 @@ impl Teams {
         for watcher in watchers {
             if let Ok(view) = self.view(&watcher, publisher) {
                 if view.client == Some(client) {
-                    ops.push(Op::Event {
-                        to: vec![watcher],
-                        kind: "presence",
-                        data: serde_json::json!({ "presence": view }),
-                    });
+                    ops.push(Op::event(
+                        vec![watcher],
+                        "presence",
+                        &serde_json::json!({ "presence": view }),
+                    ));
                 }
             }
         }

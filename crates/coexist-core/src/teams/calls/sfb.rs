@@ -154,7 +154,11 @@ impl Teams {
                 }
             }
             entry.generation += 1;
-            entry.call.clone()
+            let call = entry.call.clone();
+            if call.state == CallState::Ended {
+                calls.ended(id, self.now());
+            }
+            call
         };
         let change = match call.state {
             CallState::Connected => "connected",
