@@ -70,6 +70,37 @@ pub(crate) async fn token(http: SocketAddr, upn: &str) -> String {
     reply["access_token"].as_str().unwrap().to_owned()
 }
 
+/// What one pair's recipient reader saw, and what its sender had
+/// acknowledged: to say, when some acknowledged messages did not arrive,
+/// which pairs fell short and whether the server has them stored.
+#[derive(Default)]
+struct Counted {
+    acked: AtomicU64,
+    received: AtomicU64,
+    last_id: std::sync::atomic::AtomicI64,
+}
+
+/// Counts the stored `message` events (change `new`) of a teams user, by
+/// replaying their stream from the start (`?since=0`) until it is quiet
+/// for a second.
+async fn stored_messages(http: SocketAddr, token: &str) -> u64 {
+    let Ok(mut socket) = support::events_socket_since(http, token, Some(0)).await else {
+        return 0;
+    };
+    let mut count = 0;
+    while let Ok(Some(Ok(frame))) =
+        tokio::time::timeout(Duration::from_secs(1), socket.next()).await
+    {
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            let text = text.as_str();
+            if text.contains("\"type\":\"message\"") && text.contains("\"change\":\"new\"") {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
 /// How many times a reader lost its WebSocket and resumed with `?since=`.
 static RESUMES: AtomicU64 = AtomicU64::new(0);
 
@@ -81,6 +112,7 @@ async fn websocket(
     last: Arc<AtomicU64>,
     base: Instant,
     ready: tokio::sync::mpsc::Sender<()>,
+    mine: Arc<Counted>,
 ) {
     let mut socket = support::events_socket(http, &token).await;
     ready.send(()).await.unwrap();
@@ -102,8 +134,10 @@ async fn websocket(
                 continue;
             }
             seen = id;
+            mine.last_id.store(id, Ordering::Relaxed);
             // New messages only (not the sender's delivery-state updates).
             if text.contains("\"type\":\"message\"") && text.contains("\"change\":\"new\"") {
+                mine.received.fetch_add(1, Ordering::Relaxed);
                 received.fetch_add(1, Ordering::Relaxed);
                 last.fetch_max(base.elapsed().as_micros() as u64, Ordering::Relaxed);
             }
@@ -159,10 +193,13 @@ async fn flow(
     let received = Arc::new(AtomicU64::new(0));
     let last = Arc::new(AtomicU64::new(0));
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(pairs);
-    for i in 0..pairs {
+    let counted: Vec<Arc<Counted>> = (0..pairs).map(|_| Arc::default()).collect();
+    let mut recipient_tokens = Vec::new();
+    for (i, mine) in counted.iter().enumerate() {
         match to {
             Side::Teams => {
                 let token = token(http, &recipient(i)).await;
+                recipient_tokens.push(token.clone());
                 tokio::spawn(websocket(
                     http,
                     token,
@@ -170,6 +207,7 @@ async fn flow(
                     last.clone(),
                     base,
                     ready_tx.clone(),
+                    mine.clone(),
                 ));
             }
             Side::Sfb => {
@@ -210,7 +248,7 @@ async fn flow(
     let started = base.elapsed();
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut senders = Vec::new();
-    for prepared in prepared {
+    for (prepared, mine) in prepared.into_iter().zip(counted.iter().cloned()) {
         let (acked, failed) = (acked.clone(), failed.clone());
         senders.push(tokio::spawn(async move {
             let mut n = 0u64;
@@ -225,6 +263,9 @@ async fn flow(
                             client.request("POST", &path, &token, body.as_bytes()).await;
                         let counter = if status == 201 { &acked } else { &failed };
                         counter.fetch_add(1, Ordering::Relaxed);
+                        if status == 201 {
+                            mine.acked.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
                 Sender::Sfb(mut ua, target) => {
@@ -234,6 +275,7 @@ async fn flow(
                         message.set_body("text/plain", format!("m{n}"));
                         let answer = ua.transact(message).await;
                         let counter = if answer.status() == Some(200) {
+                            mine.acked.fetch_add(1, Ordering::Relaxed);
                             &acked
                         } else {
                             &failed
@@ -251,6 +293,26 @@ async fn flow(
     let wait_until = Instant::now() + Duration::from_secs(10);
     while received.load(Ordering::Relaxed) < acked && Instant::now() < wait_until {
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if received.load(Ordering::Relaxed) < acked {
+        // Which pairs fell short, and does the server have their messages?
+        for (i, mine) in counted.iter().enumerate() {
+            let (sent, got) = (
+                mine.acked.load(Ordering::Relaxed),
+                mine.received.load(Ordering::Relaxed),
+            );
+            if got >= sent {
+                continue;
+            }
+            let stored = match recipient_tokens.get(i) {
+                Some(token) => stored_messages(http, token).await.to_string(),
+                None => "n/a".into(),
+            };
+            println!(
+                "  pair {i}: {sent} acknowledged, {got} received live (last event id {}), {stored} stored",
+                mine.last_id.load(Ordering::Relaxed)
+            );
+        }
     }
     let end = Duration::from_micros(last.load(Ordering::Relaxed));
     Outcome {

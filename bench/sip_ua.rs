@@ -28,18 +28,36 @@ pub struct Ua {
     challenge: Option<(String, String, &'static str)>,
     nc: u32,
     seq: u64,
+    /// This UA's part of every branch, Call-ID and tag: its port and a
+    /// number no other UA of the process has. The port alone is not
+    /// enough: a UA of a later flow may get the port of one that just
+    /// closed, and its requests would then carry the branches of that
+    /// one's, which the server rightly answers as retransmissions from
+    /// its completed transactions (kept 32 s, Timer J) without handling
+    /// them — acknowledged, never delivered.
+    unique: String,
     buf: Vec<u8>,
 }
 
+/// Numbers the UAs of this process.
+static UAS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Ua {
     pub async fn new(server: SocketAddr, upn: String) -> Ua {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let unique = format!(
+            "{}u{}",
+            socket.local_addr().unwrap().port(),
+            UAS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         Ua {
-            socket: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+            socket,
             server,
             upn,
             challenge: None,
             nc: 0,
             seq: 0,
+            unique,
             buf: vec![0; 65_536],
         }
     }
@@ -48,23 +66,25 @@ impl Ua {
         self.socket.local_addr().unwrap()
     }
 
+    /// The Via of request `seq`: a branch no other request has.
+    fn via(&self) -> String {
+        format!(
+            "SIP/2.0/UDP {};branch=z9hG4bKb{}x{};rport",
+            self.local(),
+            self.unique,
+            self.seq
+        )
+    }
+
     pub fn request(&mut self, method: Method, uri: &str, to: &str) -> SipMessage {
         self.seq += 1;
-        let local = self.local();
         let cseq = format!("{} {method}", self.seq);
         SipMessage::request(method, uri.to_owned())
-            .with(
-                "Via",
-                format!(
-                    "SIP/2.0/UDP {local};branch=z9hG4bKb{}x{};rport",
-                    local.port(),
-                    self.seq
-                ),
-            )
+            .with("Via", self.via())
             .with("Max-Forwards", "70")
-            .with("From", format!("<sip:{}>;tag=f{}", self.upn, local.port()))
+            .with("From", format!("<sip:{}>;tag=f{}", self.upn, self.unique))
             .with("To", format!("<{to}>"))
-            .with("Call-ID", format!("c{}-{}@bench", local.port(), self.seq))
+            .with("Call-ID", format!("c{}-{}@bench", self.unique, self.seq))
             .with("CSeq", cseq)
     }
 
@@ -139,15 +159,7 @@ impl Ua {
                     self.nc = 0;
                     // A new transaction for the retry.
                     self.seq += 1;
-                    let local = self.local();
-                    request.set(
-                        "Via",
-                        format!(
-                            "SIP/2.0/UDP {local};branch=z9hG4bKb{}x{};rport",
-                            local.port(),
-                            self.seq
-                        ),
-                    );
+                    request.set("Via", self.via());
                     let method = request.method().unwrap();
                     request.set("CSeq", format!("{} {method}", self.seq));
                 }
