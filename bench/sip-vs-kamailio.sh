@@ -11,7 +11,8 @@
 # SUBSCRIBE/NOTIFY — it raises the sipp call rate step by step and keeps the
 # highest rate at which every call succeeded and the step took no longer than
 # planned (the server kept up); a failed step is tried once more, the
-# machine being shared. Then it registers REG_USERS distinct users on
+# machine being shared. Before that, one step at CPU_RATE measures the CPU
+# time each server spends per 1000 calls (all its processes and threads). Then it registers REG_USERS distinct users on
 # each server and reports the memory (PSS) added per registration. Both
 # servers challenge with MD5 here: sipp 3.6 does no SHA-256 digest.
 #
@@ -20,13 +21,19 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 STEP_SECONDS="${STEP_SECONDS:-5}"
-RATES="${RATES:-250 500 1000 1500 2000 3000 4000 6000 8000 12000}"
+RATES="${RATES:-250 500 1000 1500 2000 3000 4000 6000 8000 12000 16000 24000}"
 REG_USERS="${REG_USERS:-100000}"
 REG_RATE="${REG_RATE:-1000}"
+# The rate of the CPU-per-call step (passed by both servers in every flow).
+CPU_RATE="${CPU_RATE:-1000}"
 # Which measurements to run, and debugging aids (sipp error traces kept in KEEP).
 FLOWS="${FLOWS:-register message call subscribe memory}"
 KEEP="${KEEP:-}"
 SIPP_DIR="$ROOT/bench/sipp"
+# Socket buffers for sipp, as large as both servers' (8 MiB, capped by
+# net.core.rmem_max): with sipp's default (64 KiB) the load generator
+# drops datagrams before either server does.
+SIPP_BUFFER="${SIPP_BUFFER:-8388608}"
 
 cargo build --release --quiet --bin coexist || exit 1
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/coexist"
@@ -112,9 +119,12 @@ kamailio_pids() { pgrep -f "kamailio -f $ROOT/bench/kamailio/kamailio.cfg" | tr 
 # sipp_run SERVER SCENARIO INF RATE CALLS PORT [extra args]
 sipp_run() {
   local server=$1 scenario=$2 inf=$3 rate=$4 calls=$5 port=$6; shift 6
-  (cd "$WORK" && exec sipp "$server" -sf "$SIPP_DIR/$scenario" -inf "$WORK/$inf.csv" -r "$rate" -m "$calls" \
+  # sipp's own -timeout does not always fire (seen: both sides idle-polling
+  # for 40 minutes after a failed SUBSCRIBE step); coreutils' timeout does.
+  (cd "$WORK" && exec timeout -k 5 "${SIPP_GUARD:-$((STEP_SECONDS * 3 + 30))}" \
+    sipp "$server" -sf "$SIPP_DIR/$scenario" -inf "$WORK/$inf.csv" -r "$rate" -m "$calls" \
     -i 127.0.0.1 -p "$port" -mp "$(free_port)" -nostdin -timeout "$((STEP_SECONDS * 3 + 20))s" \
-    -max_socket 1000 ${KEEP:+-trace_err} "$@" >/dev/null 2>&1)
+    -max_socket 1000 -buff_size "$SIPP_BUFFER" ${KEEP:+-trace_err} "$@" >/dev/null 2>&1)
 }
 
 # step SERVER SCENARIO INF RATE [UAS]: 0 when every call passed in time.
@@ -124,8 +134,8 @@ step() {
   if [ -n "$uas" ]; then
     uas_port=$(free_port)
     sipp_run "$server" register.xml bob 1 1 "$uas_port" || return 1
-    (cd "$WORK" && exec sipp "$server" -sf "$SIPP_DIR/$uas" -m "$calls" -i 127.0.0.1 -p "$uas_port" -mp "$(free_port)" \
-      -nostdin -timeout "$((STEP_SECONDS * 3 + 25))s" ${KEEP:+-trace_err} >/dev/null 2>&1) &
+    (cd "$WORK" && exec timeout -k 5 "$((STEP_SECONDS * 3 + 35))" sipp "$server" -sf "$SIPP_DIR/$uas" -m "$calls" -i 127.0.0.1 -p "$uas_port" -mp "$(free_port)" \
+      -nostdin -buff_size "$SIPP_BUFFER" -timeout "$((STEP_SECONDS * 3 + 25))s" ${KEEP:+-trace_err} >/dev/null 2>&1) &
     uas_pid=$!
     sleep 0.3
   fi
@@ -163,15 +173,41 @@ stop_servers() {
   wait "$COEXIST_PID" "$KAMAILIO_PID" 2>/dev/null
   rm -rf "$WORK/coexist"
 }
+# cpu_ms PID…: user + system CPU time used so far, in ms, summed.
+cpu_ms() {
+  local total=0 pid ticks hz
+  hz=$(getconf CLK_TCK)
+  for pid in "$@"; do
+    ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    total=$((total + ${ticks:-0} * 1000 / hz))
+  done
+  echo "$total"
+}
+# cost SERVER SCENARIO INF UAS PIDS…: the server's CPU ms per 1000 calls in
+# one step at CPU_RATE, a rate both servers pass. The load generator caps
+# the highest passing rate on 2 cores (both servers stop at the same step
+# in some flows); what each server spends per call does not depend on it.
+cost() {
+  local server=$1 scenario=$2 inf=$3 uas=$4 before after; shift 4
+  before=$(cpu_ms "$@")
+  if ! step "$server" "$scenario" "$inf" "$CPU_RATE" "$uas"; then echo "failed"; return; fi
+  after=$(cpu_ms "$@")
+  echo $(((after - before) * 1000 / (CPU_RATE * STEP_SECONDS)))
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 flow() { # flow NAME SCENARIO INF COEXIST_UAS KAMAILIO_UAS
-  local c k
+  local c k cc kc
   start_coexist
+  cc=$(cost "$COEXIST_SIP" "$2" "$3" "$4" "$COEXIST_PID")
   c=$(best_of "$COEXIST_SIP" "$2" "$3" "$4")
   start_kamailio
+  # shellcheck disable=SC2046
+  kc=$(cost "$KAMAILIO_SIP" "$2" "$3" "$5" $(kamailio_pids))
   k=$(best_of "$KAMAILIO_SIP" "$2" "$3" "$5")
   stop_servers
   printf '%-28s coexist %6s/s   kamailio %6s/s   ratio %s\n' "$1" "$c" "$k" "$(ratio "$c" "$k")"
+  printf '%-28s coexist %6s ms  kamailio %6s ms  ratio %s (server CPU per 1000 calls at %s/s; kamailio / coexist)\n' \
+    "" "$cc" "$kc" "$(ratio "$kc" "$cc")" "$CPU_RATE"
 }
 
 wants() { case " $FLOWS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
@@ -187,7 +223,8 @@ wants memory || exit 0
 mem() { # mem NAME SERVER PIDS…
   local name=$1 server=$2 before after rc; shift 2
   before=$(pss "$@")
-  sipp_run "$server" register.xml regall "$REG_RATE" "$REG_USERS" "$(free_port)" -timeout "$((REG_USERS / REG_RATE * 3 + 60))s"
+  SIPP_GUARD=$((REG_USERS / REG_RATE * 3 + 90)) \
+    sipp_run "$server" register.xml regall "$REG_RATE" "$REG_USERS" "$(free_port)" -timeout "$((REG_USERS / REG_RATE * 3 + 60))s"
   rc=$?
   sleep 40 # transactions end (Timer J = 32 s); what stays is the registrations
   after=$(pss "$@")
