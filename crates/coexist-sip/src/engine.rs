@@ -609,14 +609,16 @@ fn mark_received(request: &mut SipMessage, peer: Peer) {
     else {
         return;
     };
-    let values: Vec<String> = crate::message::split_list(&request.headers[index].value)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let Some(first) = values.first().and_then(|v| Via::parse(v)) else {
+    let value = &request.headers[index].value;
+    let Some(first) = crate::message::ListItems::new(value).next() else {
         return;
     };
-    let mut via = first;
+    // The first item's place in the field: only it is rewritten.
+    let start = first.as_ptr() as usize - value.as_ptr() as usize;
+    let end = start + first.len();
+    let Some(mut via) = Via::parse(first) else {
+        return;
+    };
     let ip = peer.addr.ip().to_string();
     let host = via.host.trim_start_matches('[').trim_end_matches(']');
     if host != ip {
@@ -628,9 +630,9 @@ fn mark_received(request: &mut SipMessage, peer: Peer) {
             via.params.set("received", Some(peer.addr.ip().to_string()));
         }
     }
-    let mut rebuilt = vec![via.to_value()];
-    rebuilt.extend(values.into_iter().skip(1));
-    request.headers[index].value = rebuilt.join(", ");
+    request.headers[index]
+        .value
+        .replace_range(start..end, &via.to_value());
 }
 
 /// Where responses to `request` (received from `peer`) go: over TCP the
@@ -648,4 +650,27 @@ pub fn response_peer(request: &SipMessage, peer: Peer) -> Peer {
     }
     let port = via.port.unwrap_or(5060);
     Peer::udp(SocketAddr::new(peer.addr.ip(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::message::Method;
+
+    #[test]
+    fn received_and_rport_go_on_the_top_via_only_rfc3581() {
+        let mut request = SipMessage::request(Method::Message, "sip:b@x").with(
+            "Via",
+            "SIP/2.0/UDP 10.0.0.9:5070;rport;branch=z9hG4bK1 ,SIP/2.0/UDP h2;branch=z9hG4bK2",
+        );
+        mark_received(&mut request, Peer::udp("192.0.2.7:40000".parse().unwrap()));
+        assert_eq!(
+            request.header("Via"),
+            Some(
+                "SIP/2.0/UDP 10.0.0.9:5070;rport=40000;branch=z9hG4bK1;received=192.0.2.7 \
+                 ,SIP/2.0/UDP h2;branch=z9hG4bK2"
+            )
+        );
+    }
 }

@@ -102,23 +102,21 @@ impl Via {
     }
 }
 
-/// `SIP / 2.0 / UDP` with any LWS, then the rest.
-fn split_protocol(value: &str) -> Option<(String, &str)> {
-    let mut parts = Vec::with_capacity(3);
+/// `SIP / 2.0 / UDP` with any LWS: the transport, then the rest.
+fn split_protocol(value: &str) -> Option<(&str, &str)> {
+    let mut parts = [""; 3];
     let mut rest = value.trim_start();
-    for i in 0..3 {
+    for (i, part) in parts.iter_mut().enumerate() {
         let end = rest
             .find(|c: char| c == '/' || c.is_whitespace())
             .unwrap_or(rest.len());
-        parts.push(rest[..end].to_owned());
+        *part = &rest[..end];
         rest = rest[end..].trim_start();
         if i < 2 {
             rest = rest.strip_prefix('/')?.trim_start();
         }
     }
-    let transport = parts.pop()?;
-    let version = parts.pop()?;
-    let name = parts.pop()?;
+    let [name, version, transport] = parts;
     if !name.eq_ignore_ascii_case("SIP") || version != "2.0" || transport.is_empty() {
         return None;
     }

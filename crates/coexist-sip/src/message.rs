@@ -181,29 +181,62 @@ fn is_list_header(name: &str) -> bool {
 
 /// Splits a header value at commas outside quotes and angle brackets.
 pub fn split_list(value: &str) -> Vec<&str> {
-    let mut out = Vec::new();
+    ListItems::new(value).collect()
+}
+
+/// The items of a comma list (outside quotes and angle brackets), trimmed,
+/// empty ones skipped; each a slice of the value. An iterator so that the
+/// top Via is found without collecting the rest (it is looked up several
+/// times per request).
+#[derive(Debug, Clone)]
+pub struct ListItems<'a> {
+    value: &'a str,
+    start: usize,
+}
+
+impl<'a> ListItems<'a> {
+    /// The items of `value`.
+    pub fn new(value: &'a str) -> ListItems<'a> {
+        ListItems { value, start: 0 }
+    }
+}
+
+impl<'a> Iterator for ListItems<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        while self.start <= self.value.len() {
+            let rest = &self.value[self.start..];
+            let end = list_item_end(rest);
+            let item = rest[..end].trim();
+            self.start += end + 1;
+            if !item.is_empty() {
+                return Some(item);
+            }
+        }
+        None
+    }
+}
+
+/// Where the first item of a comma list ends: the first comma outside
+/// quotes and angle brackets, or the end.
+fn list_item_end(value: &str) -> usize {
     let (mut quoted, mut angle, mut escaped) = (false, false, false);
-    let mut start = 0;
-    for (i, c) in value.char_indices() {
+    for (i, c) in value.bytes().enumerate() {
         if escaped {
             escaped = false;
             continue;
         }
         match c {
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '<' if !quoted => angle = true,
-            '>' if !quoted => angle = false,
-            ',' if !quoted && !angle => {
-                out.push(value[start..i].trim());
-                start = i + 1;
-            }
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle = true,
+            b'>' if !quoted => angle = false,
+            b',' if !quoted && !angle => return i,
             _ => {}
         }
     }
-    out.push(value[start..].trim());
-    out.retain(|v| !v.is_empty());
-    out
+    value.len()
 }
 
 impl SipMessage {
@@ -332,7 +365,10 @@ impl SipMessage {
 
     /// The topmost Via value.
     pub fn top_via(&self) -> Option<&str> {
-        self.header_values("Via").into_iter().next()
+        self.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("Via"))
+            .find_map(|h| ListItems::new(&h.value).next())
     }
 
     /// Writes the message; Content-Length always says the body's size.
@@ -433,6 +469,20 @@ mod tests {
             split_list(r#""a, b" <sip:x@y;p=1,2>, <sip:z@w> , "#),
             vec![r#""a, b" <sip:x@y;p=1,2>"#, "<sip:z@w>"]
         );
+    }
+
+    #[test]
+    fn the_top_via_is_the_first_item_of_the_first_non_empty_field() {
+        let m = SipMessage::request(Method::Message, "sip:a@b")
+            .with("Via", " , ")
+            .with(
+                "Via",
+                r#"SIP/2.0/UDP h1;x="a, b", SIP/2.0/UDP h2;branch=z9hG4bK2"#,
+            );
+        assert_eq!(m.top_via(), Some(r#"SIP/2.0/UDP h1;x="a, b""#));
+        assert_eq!(m.header_values("Via").len(), 2);
+        let none = SipMessage::request(Method::Message, "sip:a@b");
+        assert_eq!(none.top_via(), None);
     }
 
     #[test]
