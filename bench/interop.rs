@@ -80,6 +80,12 @@ struct Counted {
     last_id: std::sync::atomic::AtomicI64,
 }
 
+/// Whether an event frame is a new message (not a sender's delivery-state
+/// update).
+fn is_new_message(text: &str) -> bool {
+    text.contains("\"type\":\"message\"") && text.contains("\"change\":\"new\"")
+}
+
 /// Counts the stored `message` events (change `new`) of a teams user, by
 /// replaying their stream from the start (`?since=0`) until it is quiet
 /// for a second.
@@ -92,8 +98,7 @@ async fn stored_messages(http: SocketAddr, token: &str) -> u64 {
         tokio::time::timeout(Duration::from_secs(1), socket.next()).await
     {
         if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
-            let text = text.as_str();
-            if text.contains("\"type\":\"message\"") && text.contains("\"change\":\"new\"") {
+            if is_new_message(text.as_str()) {
                 count += 1;
             }
         }
@@ -135,8 +140,7 @@ async fn websocket(
             }
             seen = id;
             mine.last_id.store(id, Ordering::Relaxed);
-            // New messages only (not the sender's delivery-state updates).
-            if text.contains("\"type\":\"message\"") && text.contains("\"change\":\"new\"") {
+            if is_new_message(text) {
                 mine.received.fetch_add(1, Ordering::Relaxed);
                 received.fetch_add(1, Ordering::Relaxed);
                 last.fetch_max(base.elapsed().as_micros() as u64, Ordering::Relaxed);

@@ -189,9 +189,13 @@ pub(crate) struct Calls {
 }
 
 impl Calls {
-    /// Notes that call `id` ended at `now`, and drops the calls that
-    /// ended long enough ago.
-    fn ended(&mut self, id: &str, now: Timestamp) {
+    /// After a change to `call` at `now`: when it has ended, notes so and
+    /// drops the calls that ended long enough ago.
+    fn changed(&mut self, call: &Call, now: Timestamp) {
+        if call.state != CallState::Ended {
+            return;
+        }
+        let id = call.id.as_str();
         self.ended.push_back((now.millis(), id.to_owned()));
         while let Some((at, _)) = self.ended.front() {
             if now.millis() - at < ENDED_CALL_KEPT_MS {
@@ -388,7 +392,7 @@ impl Teams {
                     entry.call.state = CallState::Ended;
                     entry.call.end_reason = Some("no-answer".into());
                     let call = entry.call.clone();
-                    calls.ended(id, self.now());
+                    calls.changed(&call, self.now());
                     Some(call)
                 }
                 _ => None,
@@ -438,9 +442,7 @@ impl Teams {
             let name = change(&mut call)?;
             entry.call = call.clone();
             entry.generation += 1;
-            if call.state == CallState::Ended {
-                calls.ended(id, self.now());
-            }
+            calls.changed(&call, self.now());
             (call, name, before)
         };
         self.writer.write(vec![call_event(to, name, &call)]).await?;

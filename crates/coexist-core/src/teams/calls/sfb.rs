@@ -155,9 +155,7 @@ impl Teams {
             }
             entry.generation += 1;
             let call = entry.call.clone();
-            if call.state == CallState::Ended {
-                calls.ended(id, self.now());
-            }
+            calls.changed(&call, self.now());
             call
         };
         let change = match call.state {
