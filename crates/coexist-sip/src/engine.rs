@@ -12,7 +12,7 @@
 use crate::auth::{AuthConfig, Authenticator, Check, DigestCredentials};
 use crate::calls::Calls;
 use crate::directory::{SipDirectory, SipUser};
-use crate::headers::{NameAddr, SipUri, Via};
+use crate::headers::{NameAddr, SipUri, Via, ViaRef};
 use crate::message::{Method, SipMessage};
 use crate::presence::Presence;
 use crate::registrar::{MemoryStore, Registrar, RegistrationStore};
@@ -125,6 +125,8 @@ pub struct Engine {
     pub(crate) presence: Presence,
     rates: HashMap<IpAddr, RateWindow>,
     last_prune: Duration,
+    /// `config.local` as text, for the loop check on every request.
+    local_sent_by: String,
 }
 
 impl Engine {
@@ -140,7 +142,6 @@ impl Engine {
             registrar: Registrar::open(store, now),
             server: ServerTransactions::new(config.timers),
             client: ClientTransactions::new(config.timers),
-            config,
             directory,
             pending: HashMap::new(),
             out: Vec::new(),
@@ -153,6 +154,8 @@ impl Engine {
             presence: Presence::default(),
             rates: HashMap::new(),
             last_prune: now,
+            local_sent_by: config.local.to_string(),
+            config,
         }
     }
 
@@ -263,9 +266,7 @@ impl Engine {
             }
             return;
         }
-        if let Err(rejection) =
-            check_request(&message, &self.config.local.to_string(), BRANCH_PREFIX)
-        {
+        if let Err(rejection) = check_request(&message, &self.local_sent_by, BRANCH_PREFIX) {
             if message.method() != Some(Method::Ack) {
                 let tag = self.token();
                 let response = rejection.respond_to(&message, &tag);
@@ -404,7 +405,7 @@ impl Engine {
         // Only responses to our requests: the top Via must be ours.
         let ours = response
             .top_via()
-            .and_then(Via::parse)
+            .and_then(ViaRef::parse)
             .and_then(|v| v.branch().map(|b| b.starts_with(BRANCH_PREFIX)))
             .unwrap_or(false);
         if !ours || response.count("Via") == 0 || response.cseq().is_none() {
@@ -642,10 +643,10 @@ pub fn response_peer(request: &SipMessage, peer: Peer) -> Peer {
     if peer.transport == Transport::Tcp {
         return peer;
     }
-    let Some(via) = request.top_via().and_then(Via::parse) else {
+    let Some(via) = request.top_via().and_then(ViaRef::parse) else {
         return peer;
     };
-    if via.params.get("rport").is_some() {
+    if via.param("rport").is_some() {
         return peer;
     }
     let port = via.port.unwrap_or(5060);

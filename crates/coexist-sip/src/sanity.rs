@@ -2,7 +2,7 @@
 //! §8.2, §16.3; Kamailio's `sanity` module), each mapped to its precise
 //! status.
 
-use crate::headers::{NameAddr, Via, sip_uri_has_headers, uri_scheme};
+use crate::headers::{NameAddr, ViaRef, sip_uri_has_headers, uri_scheme};
 use crate::message::{Method, SipMessage};
 
 /// Why a request is answered without being acted on.
@@ -71,7 +71,7 @@ pub fn check_request(
         }
     }
     for value in request.header_values("Via") {
-        if Via::parse(value).is_none() {
+        if ViaRef::parse(value).is_none() {
             return Err(Rejection::new(400, "Malformed Via"));
         }
     }
@@ -166,13 +166,9 @@ pub fn check_request(
     let looped = request
         .header_values("Via")
         .into_iter()
-        .filter_map(Via::parse)
+        .filter_map(ViaRef::parse)
         .any(|via| {
-            let sent_by = match via.port {
-                Some(port) => format!("{}:{port}", via.host),
-                None => via.host.clone(),
-            };
-            sent_by.eq_ignore_ascii_case(our_sent_by)
+            via.sent_by_matches(our_sent_by)
                 && via
                     .branch()
                     .is_some_and(|b| b.starts_with(our_branch_prefix))

@@ -9,12 +9,13 @@
 //! H gives up waiting for it, I absorbs ACK retransmissions, J absorbs
 //! non-INVITE request retransmissions.
 
-use crate::headers::{NameAddr, Via};
+use crate::headers::{NameAddr, ViaRef};
 use crate::message::{Method, SipMessage};
 use crate::transport::{Outgoing, Peer};
 use bytes::Bytes;
 use slabs::Slabs;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::time::Duration;
 use wakeups::Wakeups;
 
@@ -48,15 +49,23 @@ impl Default for TimerValues {
 /// The server-transaction key of a request (RFC 3261 §17.2.3): top Via
 /// branch and sent-by, and the method with ACK matching its INVITE.
 pub fn server_key(request: &SipMessage) -> Option<String> {
-    let via = Via::parse(request.top_via()?)?;
+    // Written without `format!` and from a borrowed Via: this runs twice
+    // per request (receive and respond).
+    let via = ViaRef::parse(request.top_via()?)?;
     let method = match request.method()? {
         Method::Ack => Method::Invite,
         m => m,
     };
-    let sent_by = format!("{}:{}", via.host, via.port.unwrap_or(5060));
+    let (host, port) = (via.host, via.port.unwrap_or(5060));
     match via.branch() {
         Some(branch) if branch.starts_with("z9hG4bK") => {
-            Some(format!("{branch}|{sent_by}|{method}"))
+            let mut key = String::with_capacity(branch.len() + host.len() + 20);
+            key.push_str(branch);
+            key.push('|');
+            key.push_str(host);
+            let _ = write!(key, ":{port}|");
+            key.push_str(method.as_str());
+            Some(key)
         }
         // RFC 2543 peers (§17.2.3 fallback): Call-ID, CSeq number, From tag.
         _ => {
@@ -67,7 +76,7 @@ pub fn server_key(request: &SipMessage) -> Option<String> {
                 .unwrap_or_default();
             let (cseq, _) = request.cseq()?;
             Some(format!(
-                "2543|{}|{cseq}|{from_tag}|{sent_by}|{method}",
+                "2543|{}|{cseq}|{from_tag}|{host}:{port}|{method}",
                 request.call_id()?
             ))
         }

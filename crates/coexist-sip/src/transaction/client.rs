@@ -3,7 +3,7 @@
 
 use super::TimerValues;
 use super::wakeups::{self, Wakeups};
-use crate::headers::Via;
+use crate::headers::ViaRef;
 use crate::message::{Method, SipMessage};
 use crate::transport::{Outgoing, Peer};
 use std::collections::HashMap;
@@ -89,7 +89,7 @@ impl ClientTransactions {
         }
         let Some(branch) = request
             .top_via()
-            .and_then(Via::parse)
+            .and_then(ViaRef::parse)
             .and_then(|v| v.branch().map(str::to_owned))
         else {
             return out;
@@ -129,7 +129,7 @@ impl ClientTransactions {
     ) -> (Option<ClientEvent>, Option<Outgoing>) {
         let Some(branch) = response
             .top_via()
-            .and_then(Via::parse)
+            .and_then(ViaRef::parse)
             .and_then(|v| v.branch().map(str::to_owned))
         else {
             return (None, None);
