@@ -3,7 +3,7 @@
 //! watcher would land (R7), or inside a thread the client the publisher is
 //! on in it, and nothing in a disabled thread (R7.2). A client with no live
 //! endpoint reads as Offline (R7.3). The sfb side publishes through
-//! [`Teams::publish_sfb_presence`].
+//! [`Teams::record_sfb_presence`].
 
 use super::model::{Published, ThreadState};
 use super::writer::{LiveRx, Op};
@@ -225,12 +225,12 @@ impl Teams {
     /// `live_changed` when they just got or lost their last live endpoint
     /// (R7.3; whether they have one is then the sfb port's
     /// `has_live_endpoint`).
-    pub async fn publish_sfb_presence(
-        &self,
-        upn: &str,
-        published: Published,
-        live_changed: bool,
-    ) -> Result<()> {
+    ///
+    /// Returns whether watchers must hear of it: a registration refresh
+    /// reports the same state again and gets `false`, so the sfb port
+    /// spawns no task for it; on `true` it calls
+    /// [`sfb_presence_changed`](Self::sfb_presence_changed).
+    pub fn record_sfb_presence(&self, upn: &str, published: Published, live_changed: bool) -> bool {
         {
             let mut sfb = lock(&self.presence.sfb);
             let same = |old: &Published| {
@@ -242,7 +242,7 @@ impl Teams {
             // A registration refresh reports the same state again: watchers
             // hear of changes only.
             if unchanged && !live_changed {
-                return Ok(());
+                return false;
             }
             if is_default(&published) {
                 sfb.remove(upn);
@@ -250,6 +250,12 @@ impl Teams {
                 sfb.insert(upn.into(), published);
             }
         }
+        true
+    }
+
+    /// Tells every watcher of `upn`'s sfb presence what they now see (after
+    /// [`record_sfb_presence`](Self::record_sfb_presence) said so).
+    pub async fn sfb_presence_changed(&self, upn: &str) -> Result<()> {
         self.presence_changed(upn, Client::Sfb).await
     }
 
