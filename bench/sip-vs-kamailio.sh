@@ -34,14 +34,42 @@ SIPP_DIR="$ROOT/bench/sipp"
 # net.core.rmem_max): with sipp's default (64 KiB) the load generator
 # drops datagrams before either server does.
 SIPP_BUFFER="${SIPP_BUFFER:-8388608}"
+# CPU pinning (taskset lists, e.g. SERVER_CPUS=0 LOAD_CPUS=1): the server
+# under test on some cores and sipp on the others, so that the load
+# generator does not take the servers' CPU and the highest passing rate is
+# the server's. Unset: everything shares every core.
+SERVER_CPUS="${SERVER_CPUS:-}"
+LOAD_CPUS="${LOAD_CPUS:-}"
+SERVER_PIN=(); [ -n "$SERVER_CPUS" ] && SERVER_PIN=(taskset -c "$SERVER_CPUS")
+# A CPU budget for the server under test, in percent of one core (e.g.
+# SERVER_QUOTA=25): both servers run in a cgroup with the same CFS quota
+# (10 ms period), so the server, not the load generator, is what runs out
+# first and the highest passing rate compares the servers' capacity. Needs
+# root and a writable cgroup cpu controller (v1 or v2).
+SERVER_QUOTA="${SERVER_QUOTA:-}"
+LOAD_PIN=(); [ -n "$LOAD_CPUS" ] && LOAD_PIN=(taskset -c "$LOAD_CPUS")
 
 cargo build --release --quiet --bin coexist || exit 1
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/coexist"
 WORK="$(mktemp -d)"
 PIDS=()
+CGROUP=""
+if [ -n "$SERVER_QUOTA" ]; then
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then # v2
+    CGROUP="/sys/fs/cgroup/coexist-bench-$$"
+    echo "+cpu" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+    mkdir "$CGROUP" && echo "$((SERVER_QUOTA * 100)) 10000" >"$CGROUP/cpu.max"
+  else # v1
+    CGROUP="/sys/fs/cgroup/cpu/coexist-bench-$$"
+    mkdir "$CGROUP" && echo 10000 >"$CGROUP/cpu.cfs_period_us" &&
+      echo "$((SERVER_QUOTA * 100))" >"$CGROUP/cpu.cfs_quota_us"
+  fi || { echo "SERVER_QUOTA: cannot make a cpu cgroup at $CGROUP (root and a writable cgroup cpu controller needed)" >&2; exit 1; }
+  SERVER_PIN=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CGROUP" "${SERVER_PIN[@]}")
+fi
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   wait 2>/dev/null
+  if [ -n "$CGROUP" ]; then sleep 1; rmdir "$CGROUP" 2>/dev/null; fi
   if [ -n "$KEEP" ]; then cp -r "$WORK" "$KEEP"; fi
   rm -rf "$WORK"
 }
@@ -83,7 +111,7 @@ start_coexist() {
   local http sip
   http=$(free_port); sip=$(free_port)
   rm -rf "$WORK/coexist" "$WORK/coexist.out"
-  "$BIN" serve --data-dir "$WORK/coexist" --http "127.0.0.1:$http" --sip "127.0.0.1:$sip" >"$WORK/coexist.out" 2>"$WORK/coexist.err" &
+  "${SERVER_PIN[@]}" "$BIN" serve --data-dir "$WORK/coexist" --http "127.0.0.1:$http" --sip "127.0.0.1:$sip" >"$WORK/coexist.out" 2>"$WORK/coexist.err" &
   COEXIST_PID=$!; PIDS+=("$COEXIST_PID")
   for _ in $(seq 1 600); do grep -q '^coexist listening' "$WORK/coexist.out" 2>/dev/null && break; sleep 0.05; done
   if ! grep -q '^coexist listening' "$WORK/coexist.out"; then
@@ -98,7 +126,7 @@ start_coexist() {
 start_kamailio() {
   local port
   port=$(free_port)
-  kamailio -f "$ROOT/bench/kamailio/kamailio.cfg" -DD -E -l "udp:127.0.0.1:$port" -m 1024 -M 32 \
+  "${SERVER_PIN[@]}" kamailio -f "$ROOT/bench/kamailio/kamailio.cfg" -DD -E -l "udp:127.0.0.1:$port" -m 1024 -M 32 \
     >"$WORK/kamailio.log" 2>&1 &
   KAMAILIO_PID=$!; PIDS+=("$KAMAILIO_PID")
   sleep 2
@@ -122,7 +150,7 @@ sipp_run() {
   # sipp's own -timeout does not always fire (seen: both sides idle-polling
   # for 40 minutes after a failed SUBSCRIBE step); coreutils' timeout does.
   (cd "$WORK" && exec timeout -k 5 "${SIPP_GUARD:-$((STEP_SECONDS * 3 + 30))}" \
-    sipp "$server" -sf "$SIPP_DIR/$scenario" -inf "$WORK/$inf.csv" -r "$rate" -m "$calls" \
+    "${LOAD_PIN[@]}" sipp "$server" -sf "$SIPP_DIR/$scenario" -inf "$WORK/$inf.csv" -r "$rate" -m "$calls" \
     -i 127.0.0.1 -p "$port" -mp "$(free_port)" -nostdin -timeout "$((STEP_SECONDS * 3 + 20))s" \
     -max_socket 1000 -buff_size "$SIPP_BUFFER" ${KEEP:+-trace_err} "$@" >/dev/null 2>&1)
 }
@@ -134,7 +162,7 @@ step() {
   if [ -n "$uas" ]; then
     uas_port=$(free_port)
     sipp_run "$server" register.xml bob 1 1 "$uas_port" || return 1
-    (cd "$WORK" && exec timeout -k 5 "$((STEP_SECONDS * 3 + 35))" sipp "$server" -sf "$SIPP_DIR/$uas" -m "$calls" -i 127.0.0.1 -p "$uas_port" -mp "$(free_port)" \
+    (cd "$WORK" && exec timeout -k 5 "$((STEP_SECONDS * 3 + 35))" "${LOAD_PIN[@]}" sipp "$server" -sf "$SIPP_DIR/$uas" -m "$calls" -i 127.0.0.1 -p "$uas_port" -mp "$(free_port)" \
       -nostdin -buff_size "$SIPP_BUFFER" -timeout "$((STEP_SECONDS * 3 + 25))s" ${KEEP:+-trace_err} >/dev/null 2>&1) &
     uas_pid=$!
     sleep 0.3
@@ -166,6 +194,7 @@ best_of() {
 }
 
 echo "# $(date -u +%Y-%m-%d) $(nproc) cores; sipp $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1); $(kamailio -v | head -1)"
+echo "# cores: servers ${SERVER_CPUS:-all}${SERVER_QUOTA:+ with a ${SERVER_QUOTA} % CPU quota}, sipp ${LOAD_CPUS:-all}"
 echo "# step: $STEP_SECONDS s at each rate of: $RATES (calls/s); fresh servers for each flow"
 
 stop_servers() {
@@ -200,6 +229,9 @@ flow() { # flow NAME SCENARIO INF COEXIST_UAS KAMAILIO_UAS
   start_coexist
   cc=$(cost "$COEXIST_SIP" "$2" "$3" "$4" "$COEXIST_PID")
   c=$(best_of "$COEXIST_SIP" "$2" "$3" "$4")
+  # One server at a time: an idle one still wakes for its timers (and
+  # with SERVER_QUOTA it would share the other's budget).
+  kill "$COEXIST_PID" 2>/dev/null; wait "$COEXIST_PID" 2>/dev/null
   start_kamailio
   # shellcheck disable=SC2046
   kc=$(cost "$KAMAILIO_SIP" "$2" "$3" "$5" $(kamailio_pids))
