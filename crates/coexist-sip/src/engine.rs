@@ -164,8 +164,10 @@ impl Engine {
         Engine::new(config, directory, Box::new(MemoryStore), Duration::ZERO)
     }
 
-    /// What to send, in order.
+    /// What to send, in order. The registration journal is written out
+    /// first: a 200 to a REGISTER never leaves before its binding is on file.
     pub fn take_output(&mut self) -> Vec<Outgoing> {
+        self.registrar.flush();
         std::mem::take(&mut self.out)
     }
 

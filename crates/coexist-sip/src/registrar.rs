@@ -56,6 +56,10 @@ pub trait RegistrationStore: Send + std::fmt::Debug {
     fn put(&mut self, aor: &str, binding: &Binding);
     /// Removes a binding.
     fn remove(&mut self, aor: &str, contact: &str);
+    /// Writes out what `put` and `remove` buffered. The engine calls it
+    /// before it hands out the responses that acknowledge them, so a
+    /// registration that got its 200 is on file.
+    fn flush(&mut self) {}
 }
 
 /// Keeps nothing (tests, benchmarks without persistence).
@@ -89,11 +93,14 @@ enum EntryRef<'a> {
     Remove(&'a str, &'a str),
 }
 
-/// An append-only JSON-lines journal, compacted on load.
+/// An append-only JSON-lines journal, compacted on load. Lines are
+/// buffered and written by [`RegistrationStore::flush`] (once per batch of
+/// datagrams the driver handles, before the answers go out): a `write`
+/// call per REGISTER showed in the benchmark's CPU per registration.
 #[derive(Debug)]
 pub struct FileStore {
     path: PathBuf,
-    file: Mutex<Option<std::fs::File>>,
+    file: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
 }
 
 impl FileStore {
@@ -112,7 +119,8 @@ impl FileStore {
                 .create(true)
                 .append(true)
                 .open(&self.path)
-                .ok();
+                .ok()
+                .map(|file| std::io::BufWriter::with_capacity(64 * 1024, file));
         }
         if let (Some(file), Ok(mut line)) = (guard.as_mut(), serde_json::to_vec(entry)) {
             line.push(b'\n');
@@ -169,6 +177,13 @@ impl RegistrationStore for FileStore {
     fn remove(&mut self, aor: &str, contact: &str) {
         self.append(&EntryRef::Remove(aor, contact));
     }
+
+    fn flush(&mut self) {
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(Err(e)) = guard.as_mut().map(Write::flush) {
+            tracing::warn!("registration journal: {e}");
+        }
+    }
 }
 
 /// The bindings, in memory, written through to the store. Most users have
@@ -196,6 +211,11 @@ impl Registrar {
             .map(|(aor, list)| (aor, list.into_boxed_slice()))
             .collect();
         Registrar { bindings, store }
+    }
+
+    /// Writes out what the store buffered (see [`RegistrationStore::flush`]).
+    pub fn flush(&mut self) {
+        self.store.flush();
     }
 
     /// The live contacts of `aor`.

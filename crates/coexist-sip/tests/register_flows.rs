@@ -163,6 +163,9 @@ fn registrations_survive_a_restart_with_the_file_store() {
         lab.now,
     );
     let _alice = Ua::new("alice", 5078).registered(&mut lab);
+    // The journal is buffered, but written before the 200 left the engine.
+    let journal = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(journal.contains("alice@contoso.test"), "{journal}");
     drop(lab.engine);
     let again = coexist_sip::Engine::new(
         config,
