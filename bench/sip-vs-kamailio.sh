@@ -223,7 +223,7 @@ cost() {
   after=$(cpu_ms "$@")
   echo $(((after - before) * 1000 / (CPU_RATE * STEP_SECONDS)))
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 flow() { # flow NAME SCENARIO INF COEXIST_UAS KAMAILIO_UAS
   local c k cc kc
   start_coexist
