@@ -6,6 +6,8 @@
 #
 #   bench/sip-vs-kamailio.sh            (needs cargo, sipp, kamailio)
 #   STEP_SECONDS=5 RATES="500 1000 2000" REG_USERS=100000 bench/sip-vs-kamailio.sh
+#   SERVER_QUOTA=25 SERVER_CPUS=0 LOAD_CPUS=1 CPU_RATE=250 FLOWS="register message call" \
+#     bench/sip-vs-kamailio.sh   (the server, not sipp, as the limit; root needed)
 #
 # For each flow — REGISTER with digest, MESSAGE relay, INVITE/BYE calls,
 # SUBSCRIBE/NOTIFY — it raises the sipp call rate step by step and keeps the
