@@ -29,10 +29,23 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    fn hash(self, text: &str) -> String {
+    /// The hex digest of `parts` joined by `:`, fed to the hasher one by
+    /// one (a `format!` of the joined text was a string per hash, twice per
+    /// checked request).
+    fn hash(self, parts: &[&str]) -> String {
+        fn joined<D: Digest>(parts: &[&str]) -> String {
+            let mut hasher = D::new();
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    hasher.update(b":");
+                }
+                hasher.update(part.as_bytes());
+            }
+            hex::encode(hasher.finalize())
+        }
         match self {
-            Algorithm::Sha256 => hex::encode(Sha256::digest(text.as_bytes())),
-            Algorithm::Md5 => hex::encode(Md5::digest(text.as_bytes())),
+            Algorithm::Sha256 => joined::<Sha256>(parts),
+            Algorithm::Md5 => joined::<Md5>(parts),
         }
     }
 
@@ -260,13 +273,19 @@ impl Authenticator {
             return Check::Failed;
         }
         let alg = credentials.algorithm;
-        let ha2 = alg.hash(&format!("{method}:{}", credentials.uri));
+        let ha2 = alg.hash(&[method, &credentials.uri]);
+        let nonce = credentials.nonce.as_str();
         let expected = match &credentials.qop {
-            Some((qop, nc, cnonce)) => alg.hash(&format!(
-                "{ha1}:{}:{nc:08x}:{cnonce}:{qop}:{ha2}",
-                credentials.nonce
-            )),
-            None => alg.hash(&format!("{ha1}:{}:{ha2}", credentials.nonce)),
+            Some((qop, nc, cnonce)) => {
+                // nc as 8 lower-case hex digits, as `{nc:08x}` writes it.
+                let mut nc_hex = [0u8; 8];
+                let nc_hex = match hex::encode_to_slice(nc.to_be_bytes(), &mut nc_hex) {
+                    Ok(()) => std::str::from_utf8(&nc_hex).unwrap_or_default(),
+                    Err(_) => "",
+                };
+                alg.hash(&[ha1, nonce, nc_hex, cnonce, qop, &ha2])
+            }
+            None => alg.hash(&[ha1, nonce, &ha2]),
         };
         if !coexist_core::credentials::constant_time_eq(&expected, &credentials.response) {
             self.fail(source, now);
@@ -316,8 +335,10 @@ pub fn client_response(
     nc: u32,
     cnonce: &str,
 ) -> String {
-    let ha2 = algorithm.hash(&format!("{method}:{uri}"));
-    algorithm.hash(&format!("{ha1}:{nonce}:{nc:08x}:{cnonce}:auth:{ha2}"))
+    // Joined with format! on purpose: the server's check hashes the parts
+    // one by one, and this is the independent reference the tests use.
+    let ha2 = algorithm.hash(&[&format!("{method}:{uri}")]);
+    algorithm.hash(&[&format!("{ha1}:{nonce}:{nc:08x}:{cnonce}:auth:{ha2}")])
 }
 
 #[cfg(test)]
@@ -361,6 +382,30 @@ mod tests {
         let [first, second] = auth.challenges("contoso.test", Duration::from_secs(1), false);
         assert!(first.contains("algorithm=SHA-256"));
         assert!(second.contains("algorithm=MD5"));
+    }
+
+    #[test]
+    fn the_joined_hash_matches_the_rfc2617_example() {
+        // RFC 2617 §3.5: Mufasa, "Circle Of Life", GET /dir/index.html.
+        let md5 = Algorithm::Md5;
+        let ha1 = md5.hash(&["Mufasa", "testrealm@host.com", "Circle Of Life"]);
+        assert_eq!(ha1, "939e7578ed9e3c518a452acee763bce9");
+        let ha2 = md5.hash(&["GET", "/dir/index.html"]);
+        let nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093";
+        let response = md5.hash(&[&ha1, nonce, "00000001", "0a4f113b", "auth", &ha2]);
+        assert_eq!(response, "6629fae49393a05397450978507c4ef1");
+    }
+
+    #[test]
+    fn a_nonce_count_with_hex_letters_verifies_and_another_count_does_not() {
+        let mut auth = Authenticator::new(AuthConfig::default());
+        let u = user();
+        let now = Duration::from_secs(1000);
+        let c = creds(&auth, &u, Algorithm::Md5, now, 0x1a2b_3c4d);
+        let mut wrong = c.clone();
+        wrong.qop = Some(("auth".into(), 0x1a2b_3c4e, "c".into()));
+        assert_eq!(auth.check(&wrong, &u, "REGISTER", IP, now), Check::Failed);
+        assert_eq!(auth.check(&c, &u, "REGISTER", IP, now), Check::Ok);
     }
 
     #[test]
