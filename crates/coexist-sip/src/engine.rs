@@ -12,7 +12,7 @@
 use crate::auth::{AuthConfig, Authenticator, Check, DigestCredentials};
 use crate::calls::Calls;
 use crate::directory::{SipDirectory, SipUser};
-use crate::headers::{NameAddr, SipUri, Via, ViaRef};
+use crate::headers::{NameAddr, SipUri, ViaRef};
 use crate::message::{Method, SipMessage};
 use crate::presence::Presence;
 use crate::registrar::{MemoryStore, Registrar, RegistrationStore};
@@ -24,6 +24,7 @@ use crate::transport::{Outgoing, Peer, Transport};
 use crate::wire::{WireError, parse_datagram, salvage_bad_request};
 use coexist_policy::{Refusal, SfbSession};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -619,23 +620,64 @@ fn mark_received(request: &mut SipMessage, peer: Peer) {
     // The first item's place in the field: only it is rewritten.
     let start = first.as_ptr() as usize - value.as_ptr() as usize;
     let end = start + first.len();
-    let Some(mut via) = Via::parse(first) else {
+    let Some(item) = marked_via(first, peer) else {
         return;
     };
-    let ip = peer.addr.ip().to_string();
-    let host = via.host.trim_start_matches('[').trim_end_matches(']');
-    if host != ip {
-        via.params.set("received", Some(ip));
-    }
-    if via.params.get("rport").is_some() {
-        via.params.set("rport", Some(peer.addr.port().to_string()));
-        if via.params.get("received").is_none() {
-            via.params.set("received", Some(peer.addr.ip().to_string()));
-        }
-    }
     request.headers[index]
         .value
-        .replace_range(start..end, &via.to_value());
+        .replace_range(start..end, &item);
+}
+
+/// The top Via item with `received` and `rport` set as RFC 3581 says,
+/// written as [`Via::to_value`](crate::headers::Via::to_value) writes it (the first `received` and
+/// `rport` get the values, a missing `received` goes last). Written from
+/// the borrowed [`ViaRef`] in one pass: it runs for every request.
+fn marked_via(first: &str, peer: Peer) -> Option<String> {
+    let via = ViaRef::parse(first)?;
+    let ip = peer.addr.ip().to_string();
+    let host = via.host.trim_start_matches('[').trim_end_matches(']');
+    let rport = via.param("rport").is_some();
+    let set_received = host != ip || (rport && via.param("received").is_none());
+    let mut item = String::with_capacity(first.len() + ip.len() + 24);
+    item.push_str("SIP/2.0/");
+    item.extend(via.transport.chars().map(|c| c.to_ascii_uppercase()));
+    item.push(' ');
+    item.push_str(via.host);
+    if let Some(port) = via.port {
+        let _ = write!(item, ":{port}");
+    }
+    let (mut seen_received, mut seen_rport) = (false, false);
+    for param in via
+        .params
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = match param.split_once('=') {
+            Some((key, value)) => (key.trim(), Some(value.trim())),
+            None => (param, None),
+        };
+        let is_received = !seen_received && key.eq_ignore_ascii_case("received");
+        let is_rport = !seen_rport && key.eq_ignore_ascii_case("rport");
+        seen_received |= is_received;
+        seen_rport |= is_rport;
+        item.push(';');
+        item.push_str(key);
+        if is_received && set_received {
+            item.push('=');
+            item.push_str(&ip);
+        } else if is_rport {
+            let _ = write!(item, "={}", peer.addr.port());
+        } else if let Some(value) = value {
+            item.push('=');
+            item.push_str(value);
+        }
+    }
+    if set_received && !seen_received {
+        item.push_str(";received=");
+        item.push_str(&ip);
+    }
+    Some(item)
 }
 
 /// Where responses to `request` (received from `peer`) go: over TCP the
@@ -660,6 +702,49 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::message::Method;
+
+    /// What `mark_received` did when it rebuilt an owned `Via`: the
+    /// reference the one-pass rewrite must match.
+    fn marked_via_the_owned_way(first: &str, peer: Peer) -> Option<String> {
+        let mut via = crate::headers::Via::parse(first)?;
+        let ip = peer.addr.ip().to_string();
+        let host = via.host.trim_start_matches('[').trim_end_matches(']');
+        if host != ip {
+            via.params.set("received", Some(ip));
+        }
+        if via.params.get("rport").is_some() {
+            via.params.set("rport", Some(peer.addr.port().to_string()));
+            if via.params.get("received").is_none() {
+                via.params.set("received", Some(peer.addr.ip().to_string()));
+            }
+        }
+        Some(via.to_value())
+    }
+
+    #[test]
+    fn the_one_pass_via_rewrite_matches_the_owned_one_rfc3581() {
+        let peers = ["192.0.2.7:40000", "10.0.0.9:5070", "[2001:db8::1]:5062"];
+        let vias = [
+            "SIP/2.0/UDP 10.0.0.9:5070;rport;branch=z9hG4bK1",
+            "SIP/2.0/udp 10.0.0.9 ; branch = z9hG4bK1 ; RPORT",
+            "SIP / 2.0 / TCP host.example;received=1.2.3.4;rport=9;branch=z9hG4bK2",
+            "SIP/2.0/UDP 10.0.0.9:5070;received=10.0.0.9;branch=z9hG4bK3",
+            "SIP/2.0/UDP [2001:db8::1]:5062;rport;rport;received=x;received=y;flag",
+            "SIP/2.0/UDP 192.0.2.7;branch=z9hG4bK4;;",
+            "SIP/2.0/UDP h;rport=;received=",
+            "SIP/2.0/UDP 2001:db8::1;branch=x",
+        ];
+        for via in vias {
+            for peer in peers {
+                let peer = Peer::udp(peer.parse().unwrap());
+                assert_eq!(
+                    marked_via(via, peer),
+                    marked_via_the_owned_way(via, peer),
+                    "{via} from {peer:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn received_and_rport_go_on_the_top_via_only_rfc3581() {
