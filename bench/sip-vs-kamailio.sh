@@ -14,8 +14,9 @@
 # highest rate at which every call succeeded and the step took no longer than
 # planned (the server kept up); a failed step is tried once more, the
 # machine being shared. Before that, one step at CPU_RATE measures the CPU
-# time each server spends per 1000 calls (all its processes and threads). Then it registers REG_USERS distinct users on
-# each server and reports the memory (PSS) added per registration. Both
+# time each server spends per 1000 calls (all its processes and threads).
+# Then it registers REG_USERS distinct users on each server and reports
+# the memory (PSS) added per registration. Both
 # servers challenge with MD5 here: sipp 3.6 does no SHA-256 digest.
 #
 # Prints one line per measurement; copy them into BENCHMARKS.md.
@@ -43,13 +44,13 @@ SIPP_BUFFER="${SIPP_BUFFER:-8388608}"
 SERVER_CPUS="${SERVER_CPUS:-}"
 LOAD_CPUS="${LOAD_CPUS:-}"
 SERVER_PIN=(); [ -n "$SERVER_CPUS" ] && SERVER_PIN=(taskset -c "$SERVER_CPUS")
+LOAD_PIN=(); [ -n "$LOAD_CPUS" ] && LOAD_PIN=(taskset -c "$LOAD_CPUS")
 # A CPU budget for the server under test, in percent of one core (e.g.
 # SERVER_QUOTA=25): both servers run in a cgroup with the same CFS quota
 # (10 ms period), so the server, not the load generator, is what runs out
 # first and the highest passing rate compares the servers' capacity. Needs
 # root and a writable cgroup cpu controller (v1 or v2).
 SERVER_QUOTA="${SERVER_QUOTA:-}"
-LOAD_PIN=(); [ -n "$LOAD_CPUS" ] && LOAD_PIN=(taskset -c "$LOAD_CPUS")
 
 cargo build --release --quiet --bin coexist || exit 1
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/coexist"

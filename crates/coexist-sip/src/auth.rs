@@ -277,13 +277,7 @@ impl Authenticator {
         let nonce = credentials.nonce.as_str();
         let expected = match &credentials.qop {
             Some((qop, nc, cnonce)) => {
-                // nc as 8 lower-case hex digits, as `{nc:08x}` writes it.
-                let mut nc_hex = [0u8; 8];
-                let nc_hex = match hex::encode_to_slice(nc.to_be_bytes(), &mut nc_hex) {
-                    Ok(()) => std::str::from_utf8(&nc_hex).unwrap_or_default(),
-                    Err(_) => "",
-                };
-                alg.hash(&[ha1, nonce, nc_hex, cnonce, qop, &ha2])
+                alg.hash(&[ha1, nonce, &format!("{nc:08x}"), cnonce, qop, &ha2])
             }
             None => alg.hash(&[ha1, nonce, &ha2]),
         };

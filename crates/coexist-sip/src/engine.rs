@@ -12,7 +12,7 @@
 use crate::auth::{AuthConfig, Authenticator, Check, DigestCredentials};
 use crate::calls::Calls;
 use crate::directory::{SipDirectory, SipUser};
-use crate::headers::{NameAddr, SipUri, ViaRef};
+use crate::headers::{NameAddr, SipUri, ViaRef, param_items};
 use crate::message::{Method, SipMessage};
 use crate::presence::Presence;
 use crate::registrar::{MemoryStore, Registrar, RegistrationStore};
@@ -647,16 +647,7 @@ fn marked_via(first: &str, peer: Peer) -> Option<String> {
         let _ = write!(item, ":{port}");
     }
     let (mut seen_received, mut seen_rport) = (false, false);
-    for param in via
-        .params
-        .split(';')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        let (key, value) = match param.split_once('=') {
-            Some((key, value)) => (key.trim(), Some(value.trim())),
-            None => (param, None),
-        };
+    for (key, value) in param_items(via.params) {
         let is_received = !seen_received && key.eq_ignore_ascii_case("received");
         let is_rport = !seen_rport && key.eq_ignore_ascii_case("rport");
         seen_received |= is_received;

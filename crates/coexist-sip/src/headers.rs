@@ -8,17 +8,24 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params(pub Vec<(String, Option<String>)>);
 
+/// The parameters of `;a=b;c` (leading `;` optional) in order, borrowed:
+/// names and values trimmed, empty items skipped, `None` for a flag.
+pub fn param_items(text: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (p, None),
+        })
+}
+
 impl Params {
     /// Parses `;a=b;c` (leading `;` optional).
     pub fn parse(text: &str) -> Params {
         Params(
-            text.split(';')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(|p| match p.split_once('=') {
-                    Some((k, v)) => (k.trim().to_owned(), Some(v.trim().to_owned())),
-                    None => (p.to_owned(), None),
-                })
+            param_items(text)
+                .map(|(k, v)| (k.to_owned(), v.map(str::to_owned)))
                 .collect(),
         )
     }
@@ -106,16 +113,9 @@ impl<'a> ViaRef<'a> {
     /// A parameter's value (`Some("")` for a flag without value), as
     /// [`Params::get`] finds it.
     pub fn param(&self, name: &str) -> Option<&'a str> {
-        self.params
-            .split(';')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| match p.split_once('=') {
-                Some((k, v)) => (k.trim(), v.trim()),
-                None => (p, ""),
-            })
+        param_items(self.params)
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.unwrap_or(""))
     }
 
     /// The branch parameter.

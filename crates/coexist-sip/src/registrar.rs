@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// One contact of one user, as kept in memory: 100 000 registered users
@@ -100,7 +99,7 @@ enum EntryRef<'a> {
 #[derive(Debug)]
 pub struct FileStore {
     path: PathBuf,
-    file: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
 }
 
 impl FileStore {
@@ -108,23 +107,24 @@ impl FileStore {
     pub fn new(path: impl Into<PathBuf>) -> FileStore {
         FileStore {
             path: path.into(),
-            file: Mutex::new(None),
+            file: None,
         }
     }
 
     fn append(&mut self, entry: &EntryRef<'_>) {
-        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = std::fs::OpenOptions::new()
+        if self.file.is_none() {
+            self.file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&self.path)
                 .ok()
                 .map(|file| std::io::BufWriter::with_capacity(64 * 1024, file));
         }
-        if let (Some(file), Ok(mut line)) = (guard.as_mut(), serde_json::to_vec(entry)) {
-            line.push(b'\n');
-            if let Err(e) = file.write_all(&line) {
+        if let Some(file) = self.file.as_mut() {
+            let written = serde_json::to_writer(&mut *file, entry)
+                .map_err(std::io::Error::from)
+                .and_then(|()| file.write_all(b"\n"));
+            if let Err(e) = written {
                 tracing::warn!("registration journal: {e}");
             }
         }
@@ -179,8 +179,7 @@ impl RegistrationStore for FileStore {
     }
 
     fn flush(&mut self) {
-        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(Err(e)) = guard.as_mut().map(Write::flush) {
+        if let Some(Err(e)) = self.file.as_mut().map(Write::flush) {
             tracing::warn!("registration journal: {e}");
         }
     }
