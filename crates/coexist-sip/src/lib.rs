@@ -3,7 +3,7 @@
 //! | concern | module |
 //! |---|---|
 //! | our message type (the crate boundary) | [`message`] |
-//! | bytes ↔ messages (over `sipx-sip`, replaceable) | [`wire`] |
+//! | bytes ↔ messages (our datagram parser; `sipx-sip` frames TCP) | [`wire`] |
 //! | header grammars we interpret | [`headers`] |
 //! | request sanity checks (400/416/420/482/483) | [`sanity`] |
 //! | transports, peers | [`transport`] |
@@ -30,6 +30,7 @@ pub mod delivery;
 pub mod directory;
 pub mod driver;
 pub mod engine;
+mod header_names;
 pub mod headers;
 pub mod im;
 pub mod message;

@@ -6,6 +6,7 @@
 //! lookups are one case-insensitive comparison. Values are unfolded.
 
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A SIP method. Unknown methods are methods too (RFC 3261 §7.1).
@@ -115,8 +116,9 @@ pub enum StartLine {
 /// One header field (one line; a comma list stays one field).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
-    /// Canonical long name.
-    pub name: String,
+    /// Canonical long name (static for every name we know, so a parsed
+    /// header allocates only its value).
+    pub name: Cow<'static, str>,
     /// Unfolded value.
     pub value: String,
 }
@@ -133,32 +135,9 @@ pub struct SipMessage {
 }
 
 /// The long form of a compact header name (RFC 3261 §7.3.3, RFC 3265,
-/// RFC 3515, RFC 3841).
+/// RFC 3515, RFC 3841), and the canonical spelling of any name we know.
 pub fn canonical_name(name: &str) -> &str {
-    if name.len() == 1 {
-        return match name.as_bytes().first().map(u8::to_ascii_lowercase) {
-            Some(b'v') => "Via",
-            Some(b'f') => "From",
-            Some(b't') => "To",
-            Some(b'i') => "Call-ID",
-            Some(b'm') => "Contact",
-            Some(b'l') => "Content-Length",
-            Some(b'c') => "Content-Type",
-            Some(b'e') => "Content-Encoding",
-            Some(b'k') => "Supported",
-            Some(b's') => "Subject",
-            Some(b'o') => "Event",
-            Some(b'u') => "Allow-Events",
-            Some(b'r') => "Refer-To",
-            Some(b'b') => "Referred-By",
-            Some(b'a') => "Accept-Contact",
-            Some(b'j') => "Reject-Contact",
-            Some(b'd') => "Request-Disposition",
-            Some(b'x') => "Session-Expires",
-            _ => name,
-        };
-    }
-    name
+    crate::header_names::known(name).unwrap_or(name)
 }
 
 /// Headers whose values may be comma lists (RFC 3261 §7.3.1).
@@ -291,20 +270,23 @@ impl SipMessage {
 
     /// Every value of a header, comma lists split.
     pub fn header_values<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
+        self.header_items(name).collect()
+    }
+
+    /// [`header_values`](Self::header_values) without collecting them.
+    pub fn header_items<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         let list = is_list_header(name);
-        let mut out = Vec::new();
-        for h in self
-            .headers
+        self.headers
             .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name))
-        {
-            if list {
-                out.extend(split_list(&h.value));
-            } else {
-                out.push(h.value.as_str());
-            }
-        }
-        out
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .flat_map(move |h| {
+                let (items, whole) = if list {
+                    (Some(ListItems::new(&h.value)), None)
+                } else {
+                    (None, Some(h.value.as_str()))
+                };
+                items.into_iter().flatten().chain(whole)
+            })
     }
 
     /// How many fields carry this name.
@@ -318,7 +300,7 @@ impl SipMessage {
     /// Appends a header.
     pub fn push(&mut self, name: &str, value: impl Into<String>) {
         self.headers.push(Header {
-            name: name.to_owned(),
+            name: crate::header_names::canonical(name),
             value: value.into(),
         });
     }
@@ -418,7 +400,7 @@ impl SipMessage {
             body: Bytes::new(),
         };
         for h in &self.headers {
-            let name = h.name.as_str();
+            let name = &*h.name;
             if ["Via", "From", "Call-ID", "CSeq", "Record-Route"]
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case(name))
@@ -435,7 +417,7 @@ impl SipMessage {
                     value.push_str(tag);
                 }
                 response.headers.push(Header {
-                    name: "To".to_owned(),
+                    name: Cow::Borrowed("To"),
                     value,
                 });
             }

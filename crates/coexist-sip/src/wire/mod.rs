@@ -1,7 +1,9 @@
-//! Bytes ↔ [`SipMessage`]: the one place that knows which parser we use.
+//! Bytes ↔ [`SipMessage`]: the one place that knows how messages are parsed.
 //!
-//! Framing and header-line parsing are `sipx-sip` (pinned `=1.0.1`): on the
-//! RFC 4475 corpus it refuses a Content-Length larger than the datagram
+//! Datagrams go through our own parser ([`datagram`]), written for speed
+//! to the rules of `sipx-sip`'s, which a test here holds it to. A TCP
+//! stream is cut and parsed by `sipx-sip` (pinned `=1.0.1`): on the
+//! RFC 4475 corpus it refuses a Content-Length larger than the data
 //! (§3.1.2.2) instead of truncating, refuses a negative or repeated one, and
 //! keeps unknown methods and headers. What we do not take from it, and why:
 //!
@@ -14,9 +16,11 @@
 //!   [`salvage_bad_request`] digs the Via/From/To/Call-ID/CSeq lines out of
 //!   the raw bytes so the sender gets a 400 rather than silence.
 
-use crate::message::{Header, Method, SipMessage, StartLine, canonical_name};
-use bytes::Bytes;
-use sipx_sip::{Limits, Message as WireMessage, StreamParser, parse_datagram as sipx_parse};
+mod datagram;
+
+use crate::header_names::canonical;
+use crate::message::{Header, Method, SipMessage, StartLine};
+use sipx_sip::{Limits, Message as WireMessage, StreamParser};
 
 /// Why bytes are not a message we can act on.
 #[derive(Debug, thiserror::Error)]
@@ -32,22 +36,46 @@ pub enum WireError {
     TooLarge,
 }
 
-/// The limits for one datagram.
-fn datagram_limits() -> Limits {
-    Limits::datagram()
-}
-
 /// Parses one datagram (trailing octets after the body are ignored, RFC 3261 §18.3).
 pub fn parse_datagram(bytes: &[u8]) -> Result<SipMessage, WireError> {
     // An empty line or a CRLF keep-alive (RFC 5626 §4.4.1) is no message.
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(WireError::Malformed("keep-alive".to_owned()));
     }
-    match sipx_parse(Bytes::copy_from_slice(bytes), &datagram_limits()) {
+    datagram::parse(bytes)
+}
+
+/// The datagram parser we replaced (`sipx-sip`'s, converted into our
+/// type): the reference that a test and the `parse` fuzz target hold
+/// [`parse_datagram`] to. Not for the server's use: it is the slow one.
+pub fn reference_parse(bytes: &[u8]) -> Result<SipMessage, WireError> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(WireError::Malformed("keep-alive".to_owned()));
+    }
+    let limits = Limits::datagram();
+    match sipx_sip::parse_datagram(bytes::Bytes::copy_from_slice(bytes), &limits) {
         Ok(message) => convert(message),
         Err(sipx_sip::error::ParseError::Limit { .. }) => Err(WireError::TooLarge),
         Err(e) => Err(WireError::Malformed(e.to_string())),
     }
+}
+
+/// Where [`parse_datagram`] and [`reference_parse`] disagree on `bytes`,
+/// what each decided (the message, or the kind of error: not its wording).
+pub fn differs_from_reference(bytes: &[u8]) -> Option<(String, String)> {
+    fn verdict(parsed: Result<SipMessage, WireError>) -> String {
+        match parsed {
+            Ok(message) => format!("parsed {message:?}"),
+            Err(WireError::Version(message)) => format!("505 {message:?}"),
+            Err(WireError::TooLarge) => "too large".to_owned(),
+            Err(WireError::Malformed(_)) => "malformed".to_owned(),
+        }
+    }
+    let (ours, reference) = (
+        verdict(parse_datagram(bytes)),
+        verdict(reference_parse(bytes)),
+    );
+    (ours != reference).then_some((ours, reference))
 }
 
 /// Cuts a TCP byte stream into messages.
@@ -85,12 +113,9 @@ fn text(bytes: &[u8]) -> String {
 fn convert_headers(headers: &sipx_sip::Headers) -> Vec<Header> {
     headers
         .iter()
-        .map(|h| {
-            let raw_name = text(h.name().canonical());
-            Header {
-                name: canonical_name(&raw_name).to_owned(),
-                value: text(&h.value()),
-            }
+        .map(|h| Header {
+            name: canonical(&text(h.name().canonical())),
+            value: text(&h.value()),
         })
         .collect()
 }
@@ -153,13 +178,13 @@ pub fn salvage_bad_request(bytes: &[u8], why: &str) -> Option<SipMessage> {
             request.headers.push(h);
         }
         if let Some((name, value)) = line.split_once(':') {
-            let name = canonical_name(name.trim());
+            let name = canonical(name.trim());
             if ["Via", "From", "To", "Call-ID", "CSeq"]
                 .iter()
-                .any(|n| n.eq_ignore_ascii_case(name))
+                .any(|n| n.eq_ignore_ascii_case(&name))
             {
                 current = Some(Header {
-                    name: name.to_owned(),
+                    name,
                     value: value.trim().to_owned(),
                 });
             }
@@ -211,6 +236,97 @@ mod tests {
         let answer = salvage_bad_request(bad.as_bytes(), "Content-Length").unwrap();
         assert_eq!(answer.status(), Some(400));
         assert_eq!(answer.call_id(), Some("abc"));
+    }
+
+    fn torture_corpus() -> Vec<(String, Vec<u8>)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/torture");
+        let mut corpus: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "dat"))
+            .map(|path| (path.display().to_string(), std::fs::read(&path).unwrap()))
+            .collect();
+        corpus.sort();
+        assert!(corpus.len() >= 61, "the RFC 4475/5118 corpus is there");
+        corpus
+    }
+
+    fn assert_same_verdict(what: &str, bytes: &[u8]) {
+        if let Some((ours, reference)) = differs_from_reference(bytes) {
+            panic!(
+                "{what}: {:?}\nours:      {ours}\nreference: {reference}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn our_parser_decides_as_sipx_did_on_the_torture_corpus_and_its_edits() {
+        let edits: [&[u8]; 7] = [b" ", b"\r", b"\n", b"\r\n ", b":", b"\0", b"\r\n\r\n"];
+        let mut compared = 0;
+        for (name, bytes) in torture_corpus() {
+            assert_same_verdict(&name, &bytes);
+            for cut in 0..bytes.len() {
+                assert_same_verdict(&format!("{name} cut at {cut}"), &bytes[..cut]);
+                compared += 1;
+            }
+            for at in (0..bytes.len()).step_by(5) {
+                for edit in edits {
+                    let mut edited = bytes[..at].to_vec();
+                    edited.extend_from_slice(edit);
+                    edited.extend_from_slice(&bytes[at + 1..]);
+                    assert_same_verdict(&format!("{name} with {edit:?} at {at}"), &edited);
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 20_000, "{compared} inputs compared");
+    }
+
+    #[test]
+    fn our_parser_keeps_sipx_limits() {
+        let with_headers = |count: usize, value: &str| {
+            let mut text = String::from_utf8_lossy(OPTIONS).replace("l: 0\r\n\r\n", "");
+            for i in 0..count {
+                text.push_str(&format!("X-{i}: {value}\r\n"));
+            }
+            text + "l: 0\r\n\r\n"
+        };
+        let folded = "a\r\n b".repeat(16);
+        let cases = [
+            ("256 headers", with_headers(249, "x")),
+            ("257 headers", with_headers(250, "x")),
+            ("an 8 KiB field", with_headers(1, &"x".repeat(8 * 1024 - 5))),
+            (
+                "a field over 8 KiB",
+                with_headers(1, &"x".repeat(8 * 1024 - 4)),
+            ),
+            ("16 folds", with_headers(1, &folded)),
+            ("17 folds", with_headers(1, &format!("{folded}\r\n c"))),
+            (
+                "64 KiB declared, not sent",
+                String::from_utf8_lossy(OPTIONS).replace("l: 0", "l: 65536"),
+            ),
+            (
+                "a body over 64 KiB declared",
+                String::from_utf8_lossy(OPTIONS).replace("l: 0", "l: 65537"),
+            ),
+            (
+                "a datagram of 64 KiB",
+                with_headers(1, &"x".repeat(3000)) + &"b".repeat(60 * 1024),
+            ),
+            (
+                "a datagram over 64 KiB",
+                with_headers(1, "x") + &"b".repeat(64 * 1024),
+            ),
+        ];
+        for (what, text) in &cases {
+            assert_same_verdict(what, text.as_bytes());
+        }
+        for (at, (what, text)) in cases.iter().enumerate() {
+            let too_large = matches!(parse_datagram(text.as_bytes()), Err(WireError::TooLarge));
+            assert_eq!(too_large, at % 2 == 1, "{what}");
+        }
     }
 
     #[test]
