@@ -11,11 +11,11 @@
 //!   refused for that window, whatever it sends.
 
 use crate::directory::SipUser;
-use crate::headers::digest_params;
+use crate::headers::digest_items;
 use md5::Md5;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -57,51 +57,63 @@ impl Algorithm {
     }
 }
 
-/// Credentials parsed from an `Authorization` / `Proxy-Authorization` value.
+/// Credentials parsed from an `Authorization` / `Proxy-Authorization`
+/// value, borrowing from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DigestCredentials {
+pub struct DigestCredentials<'a> {
     /// The user name (UPN or its local part).
-    pub username: String,
+    pub username: Cow<'a, str>,
     /// The realm.
-    pub realm: String,
+    pub realm: Cow<'a, str>,
     /// The nonce.
-    pub nonce: String,
+    pub nonce: Cow<'a, str>,
     /// The digest-uri.
-    pub uri: String,
-    /// The response.
-    pub response: String,
+    pub uri: Cow<'a, str>,
+    /// The response, lower-cased.
+    pub response: Cow<'a, str>,
     /// The algorithm.
     pub algorithm: Algorithm,
     /// `qop`, nonce-count and cnonce, when qop is used.
-    pub qop: Option<(String, u32, String)>,
+    pub qop: Option<(Cow<'a, str>, u32, Cow<'a, str>)>,
 }
 
-impl DigestCredentials {
+impl<'a> DigestCredentials<'a> {
     /// Parses a Digest credentials value; `None` for other schemes or
     /// unsupported algorithms.
-    pub fn parse(value: &str) -> Option<DigestCredentials> {
-        let params = digest_params(value)?;
-        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let algorithm = match get("algorithm").as_deref() {
+    pub fn parse(value: &'a str) -> Option<DigestCredentials<'a>> {
+        let mut params = digest_items(value)?;
+        let mut take = |name: &str| {
+            let at = params
+                .iter()
+                .position(|(n, _)| n.eq_ignore_ascii_case(name))?;
+            Some(params.remove(at).1)
+        };
+        let algorithm = match take("algorithm").as_deref() {
             None => Algorithm::Md5,
             Some(a) if a.eq_ignore_ascii_case("MD5") => Algorithm::Md5,
             Some(a) if a.eq_ignore_ascii_case("SHA-256") => Algorithm::Sha256,
             Some(_) => return None,
         };
-        let qop = match get("qop") {
+        let qop = match take("qop") {
             Some(qop) => Some((
                 qop,
-                u32::from_str_radix(&get("nc")?, 16).ok()?,
-                get("cnonce")?,
+                u32::from_str_radix(&take("nc")?, 16).ok()?,
+                take("cnonce")?,
             )),
             None => None,
         };
+        let response = take("response")?;
+        let response = if response.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(response.to_ascii_lowercase())
+        } else {
+            response
+        };
         Some(DigestCredentials {
-            username: get("username")?,
-            realm: get("realm")?,
-            nonce: get("nonce")?,
-            uri: get("uri")?,
-            response: get("response")?.to_ascii_lowercase(),
+            username: take("username")?,
+            realm: take("realm")?,
+            nonce: take("nonce")?,
+            uri: take("uri")?,
+            response,
             algorithm,
             qop,
         })
@@ -155,7 +167,8 @@ impl Default for AuthConfig {
 /// The digest authenticator: nonces, replay memory, throttling.
 #[derive(Debug)]
 pub struct Authenticator {
-    secret: String,
+    /// 32 random bytes: one SHA-256 block holds them with the two numbers.
+    secret: [u8; 32],
     salt: std::sync::atomic::AtomicU64,
     config: AuthConfig,
     /// Highest nonce-count seen per nonce, and when it was first seen (in
@@ -171,7 +184,7 @@ impl Authenticator {
     /// A new authenticator with a random secret.
     pub fn new(config: AuthConfig) -> Authenticator {
         Authenticator {
-            secret: coexist_core::credentials::random_secret(""),
+            secret: Sha256::digest(coexist_core::credentials::random_secret("")).into(),
             salt: std::sync::atomic::AtomicU64::new(1),
             config,
             counts: HashMap::new(),
@@ -183,7 +196,7 @@ impl Authenticator {
     /// numbers' bytes (a `format!` here was a tenth of a challenge's cost).
     fn nonce_mac(&self, issued: u64, salt: u64) -> [u8; 16] {
         let digest = Sha256::new()
-            .chain_update(self.secret.as_bytes())
+            .chain_update(self.secret)
             .chain_update(issued.to_be_bytes())
             .chain_update(salt.to_be_bytes())
             .finalize();
@@ -192,11 +205,37 @@ impl Authenticator {
         mac
     }
 
+    /// `hex(issued) hex(salt) hex(mac)`: 64 lower-case hex digits.
     fn nonce_at(&self, issued: u64, salt: u64) -> String {
-        let mut nonce = String::with_capacity(64);
-        let _ = write!(nonce, "{issued:016x}{salt:016x}");
-        nonce.push_str(&hex::encode(self.nonce_mac(issued, salt)));
-        nonce
+        let mut raw = [0u8; 32];
+        raw[..8].copy_from_slice(&issued.to_be_bytes());
+        raw[8..16].copy_from_slice(&salt.to_be_bytes());
+        raw[16..].copy_from_slice(&self.nonce_mac(issued, salt));
+        hex::encode(raw)
+    }
+
+    /// The issued-at and salt of `nonce` when it is one we issued: exactly
+    /// what [`nonce_at`](Self::nonce_at) writes (so one nonce has one
+    /// spelling), with a MAC that checks (compared in constant time).
+    fn our_nonce(&self, nonce: &str) -> Option<(u64, u64)> {
+        let text = nonce.as_bytes();
+        if text.len() != 64 || !text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return None;
+        }
+        let mut raw = [0u8; 32];
+        hex::decode_to_slice(text, &mut raw).ok()?;
+        let number = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&raw[at..at + 8]);
+            u64::from_be_bytes(bytes)
+        };
+        let (issued, salt) = (number(0), number(8));
+        let mac = self.nonce_mac(issued, salt);
+        let difference = mac
+            .iter()
+            .zip(&raw[16..])
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        (difference == 0).then_some((issued, salt))
     }
 
     /// A fresh nonce: unique per challenge (the salt), so two clients never
@@ -255,16 +294,7 @@ impl Authenticator {
             return Check::Missing;
         }
         // Is it our nonce, and how old?
-        let field = |range: std::ops::Range<usize>| {
-            credentials
-                .nonce
-                .get(range)
-                .and_then(|h| u64::from_str_radix(h, 16).ok())
-        };
-        let Some((issued, salt)) = field(0..16)
-            .zip(field(16..32))
-            .filter(|(i, salt)| self.nonce_at(*i, *salt) == credentials.nonce)
-        else {
+        let Some((issued, salt)) = self.our_nonce(&credentials.nonce) else {
             return Check::Stale;
         };
         let ha1 = credentials.algorithm.ha1(user);
@@ -274,7 +304,7 @@ impl Authenticator {
         }
         let alg = credentials.algorithm;
         let ha2 = alg.hash(&[method, &credentials.uri]);
-        let nonce = credentials.nonce.as_str();
+        let nonce = &*credentials.nonce;
         let expected = match &credentials.qop {
             Some((qop, nc, cnonce)) => {
                 alg.hash(&[ha1, nonce, &format!("{nc:08x}"), cnonce, qop, &ha2])
@@ -354,14 +384,15 @@ mod tests {
         alg: Algorithm,
         now: Duration,
         nc: u32,
-    ) -> DigestCredentials {
+    ) -> DigestCredentials<'static> {
         let nonce = auth.nonce(now);
         let ha1 = alg.ha1(u).to_owned();
         DigestCredentials {
             username: "alice".into(),
             realm: "contoso.test".into(),
-            response: client_response(alg, &ha1, &nonce, "REGISTER", "sip:contoso.test", nc, "c"),
-            nonce,
+            response: client_response(alg, &ha1, &nonce, "REGISTER", "sip:contoso.test", nc, "c")
+                .into(),
+            nonce: nonce.into(),
             uri: "sip:contoso.test".into(),
             algorithm: alg,
             qop: Some(("auth".into(), nc, "c".into())),
@@ -426,8 +457,27 @@ mod tests {
         let later = Duration::from_secs(1000 + 301);
         assert_eq!(auth.check(&c, &u, "REGISTER", IP, later), Check::Stale);
         let mut forged = c.clone();
-        forged.nonce = format!("{:016x}{:016x}{}", 1000, 1, "0".repeat(32));
+        forged.nonce = format!("{:016x}{:016x}{}", 1000, 1, "0".repeat(32)).into();
         assert_eq!(auth.check(&forged, &u, "REGISTER", IP, later), Check::Stale);
+    }
+
+    #[test]
+    fn only_the_nonce_we_wrote_is_ours_not_a_respelling_or_another_servers() {
+        let auth = Authenticator::new(AuthConfig::default());
+        let now = Duration::from_secs(1000);
+        let nonce = auth.nonce(now);
+        let (issued, salt) = auth.our_nonce(&nonce).unwrap();
+        assert_eq!(issued, 1000);
+        assert_eq!(auth.nonce_at(issued, salt), nonce);
+        // The same bytes spelled in capitals, one MAC bit flipped, cut short,
+        // or written by a server with another secret: not ours.
+        assert_eq!(auth.our_nonce(&nonce.to_ascii_uppercase()), None);
+        let last = nonce.chars().last().unwrap();
+        let flipped = if last == '0' { '1' } else { '0' };
+        assert_eq!(auth.our_nonce(&format!("{}{flipped}", &nonce[..63])), None);
+        assert_eq!(auth.our_nonce(&nonce[..62]), None);
+        let other = Authenticator::new(AuthConfig::default());
+        assert_eq!(other.our_nonce(&nonce), None);
     }
 
     #[test]
@@ -439,7 +489,7 @@ mod tests {
         let u = user();
         let now = Duration::from_secs(50);
         let mut c = creds(&auth, &u, Algorithm::Md5, now, 1);
-        c.response = "0".repeat(32);
+        c.response = "0".repeat(32).into();
         for _ in 0..3 {
             assert_eq!(auth.check(&c, &u, "REGISTER", IP, now), Check::Failed);
         }

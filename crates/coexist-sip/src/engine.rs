@@ -13,7 +13,7 @@ use crate::auth::{AuthConfig, Authenticator, Check, DigestCredentials};
 use crate::calls::Calls;
 use crate::directory::{SipDirectory, SipUser};
 use crate::headers::{NameAddr, SipUri, ViaRef, param_items};
-use crate::message::{Method, SipMessage};
+use crate::message::{Method, SipMessage, StartLine};
 use crate::presence::Presence;
 use crate::registrar::{MemoryStore, Registrar, RegistrationStore};
 use crate::sanity::check_request;
@@ -538,16 +538,18 @@ impl Engine {
             return Err(request.response(403, "Forbidden (domain not served here)", None));
         }
         let credentials = request
-            .header_values(header)
-            .into_iter()
+            .header_items(header)
             .filter_map(DigestCredentials::parse)
             .find(|c| c.realm.eq_ignore_ascii_case(&realm));
-        let method = request.method().map(|m| m.to_string()).unwrap_or_default();
+        let method = match &request.start {
+            StartLine::Request { method, .. } => method.as_str(),
+            StartLine::Response { .. } => "",
+        };
         let mut stale = false;
         if let Some(credentials) = credentials
             && let Some(user) = self.directory.user(&credentials.upn())
         {
-            match self.auth.check(&credentials, &user, &method, ip, now) {
+            match self.auth.check(&credentials, &user, method, ip, now) {
                 Check::Ok => {
                     if user.upn != claimed {
                         return Err(request.response(

@@ -2,7 +2,7 @@
 //! §8.2, §16.3; Kamailio's `sanity` module), each mapped to its precise
 //! status.
 
-use crate::headers::{NameAddr, ViaRef, sip_uri_has_headers, uri_scheme};
+use crate::headers::{NameAddrRef, ViaRef, sip_uri_has_headers, uri_scheme_ref};
 use crate::message::{Method, SipMessage};
 
 /// Why a request is answered without being acted on.
@@ -50,37 +50,53 @@ pub fn check_request(
     };
 
     // RFC 3261 §8.1.1: the mandatory headers, once each where singular
-    // (RFC 4475 §3.3.1 insuf, §3.3.8 multi01).
-    for name in ["To", "From", "Call-ID", "CSeq", "Via"] {
-        if request.count(name) == 0 {
-            return Err(Rejection::new(400, format!("Missing {name}")));
+    // (RFC 4475 §3.3.1 insuf, §3.3.8 multi01). One pass counts them all.
+    const COUNTED: [&str; 6] = ["To", "From", "Call-ID", "CSeq", "Via", "Max-Forwards"];
+    let mut counts = [0usize; COUNTED.len()];
+    for header in &request.headers {
+        if let Some(at) = COUNTED
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(&header.name))
+        {
+            counts[at] += 1;
         }
     }
-    for name in ["To", "From", "Call-ID", "CSeq", "Max-Forwards"] {
-        if request.count(name) > 1 {
-            return Err(Rejection::new(400, format!("Multiple {name}")));
+    if let Some(at) = counts[..5].iter().position(|&count| count == 0) {
+        return Err(Rejection::new(400, format!("Missing {}", COUNTED[at])));
+    }
+    for at in [0, 1, 2, 3, 5] {
+        if counts[at] > 1 {
+            return Err(Rejection::new(400, format!("Multiple {}", COUNTED[at])));
         }
     }
     for name in ["To", "From"] {
         let valid = request
             .header(name)
-            .and_then(NameAddr::parse)
-            .is_some_and(|a| uri_scheme(&a.uri).is_some());
+            .and_then(NameAddrRef::parse)
+            .is_some_and(|a| uri_scheme_ref(a.uri).is_some());
         if !valid {
             return Err(Rejection::new(400, format!("Malformed {name}")));
         }
     }
-    for value in request.header_values("Via") {
-        if ViaRef::parse(value).is_none() {
+    // Every Via well formed; a loop (RFC 3261 §16.3 step 4: a Via this
+    // server wrote, coming back) is answered last, after the 400s.
+    let mut looped = false;
+    for value in request.header_items("Via") {
+        let Some(via) = ViaRef::parse(value) else {
             return Err(Rejection::new(400, "Malformed Via"));
-        }
+        };
+        looped |= via.sent_by_matches(our_sent_by)
+            && via
+                .branch()
+                .is_some_and(|b| b.starts_with(our_branch_prefix));
     }
     // Each Contact a name-addr, an addr-spec without headers, or `*`
     // (RFC 3261 §20.10; RFC 4475 §3.1.2.13 regbadct).
-    for value in request.header_values("Contact") {
-        if NameAddr::parse(value).is_none() {
-            return Err(Rejection::new(400, "Malformed Contact"));
-        }
+    if request
+        .header_items("Contact")
+        .any(|value| NameAddrRef::parse(value).is_none())
+    {
+        return Err(Rejection::new(400, "Malformed Contact"));
     }
     // Date is an RFC 1123 date in GMT (RFC 3261 §20.17; RFC 4475 §3.1.2.12
     // baddate). We never use it, but a proxy must not pass a bad one on.
@@ -123,17 +139,20 @@ pub fn check_request(
 
     // Request-URI scheme (RFC 3261 §8.2.2.1; RFC 4475 §3.3.2 unkscm).
     let uri = request.uri().unwrap_or("");
-    match uri_scheme(uri).as_deref() {
+    let is = |scheme: &str, name: &str| scheme.eq_ignore_ascii_case(name);
+    match uri_scheme_ref(uri) {
         // Headers have no place in a Request-URI (RFC 3261 §19.1.5; RFC 4475 §3.1.2.11).
-        Some("sip" | "sips") if sip_uri_has_headers(uri) => {
+        Some(s) if (is(s, "sip") || is(s, "sips")) && sip_uri_has_headers(uri) => {
             return Err(Rejection::new(400, "Malformed Request-URI"));
         }
-        Some("sip" | "sips") => {}
+        Some(s) if is(s, "sip") || is(s, "sips") => {}
         // RFC 3966 numbers, as PSTN gateways and sfb clients dial them: a
         // call (and its CANCEL, and the ACK of a failed one, which share its
         // Request-URI) reaches the phone-network code (R6); nothing else
         // addresses a number.
-        Some("tel") if matches!(method, Method::Invite | Method::Cancel | Method::Ack) => {
+        Some(s)
+            if is(s, "tel") && matches!(method, Method::Invite | Method::Cancel | Method::Ack) =>
+        {
             if !is_tel_uri(uri) {
                 return Err(Rejection::new(400, "Malformed Request-URI"));
             }
@@ -147,7 +166,7 @@ pub fn check_request(
     if !matches!(method, Method::Ack | Method::Cancel) {
         let mut unsupported: Vec<&str> = Vec::new();
         for name in ["Proxy-Require", "Require"] {
-            for tag in request.header_values(name) {
+            for tag in request.header_items(name) {
                 if !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(tag)) {
                     unsupported.push(tag);
                 }
@@ -162,25 +181,12 @@ pub fn check_request(
         }
     }
 
-    // Loops (RFC 3261 §16.3 step 4): a Via this server wrote, coming back.
-    let looped = request
-        .header_values("Via")
-        .into_iter()
-        .filter_map(ViaRef::parse)
-        .any(|via| {
-            via.sent_by_matches(our_sent_by)
-                && via
-                    .branch()
-                    .is_some_and(|b| b.starts_with(our_branch_prefix))
-        });
     if looped {
         return Err(Rejection::new(482, "Loop Detected"));
     }
     Ok(())
 }
 
-/// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 3261 §25.1 SIP-date, RFC 2616
-/// rfc1123-date): the shape, the names and the ranges; not the calendar.
 /// An RFC 3966 `tel:` URI: a number of digits, visual separators and (for
 /// a global number) a leading `+`, then `;`-parameters; no headers.
 fn is_tel_uri(uri: &str) -> bool {
@@ -197,6 +203,8 @@ fn is_tel_uri(uri: &str) -> bool {
         && !rest.contains(['?', ' ', '<', '>'])
 }
 
+/// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 3261 §25.1 SIP-date, RFC 2616
+/// rfc1123-date): the shape, the names and the ranges; not the calendar.
 fn is_sip_date(value: &str) -> bool {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     const MONTHS: [&str; 12] = [
