@@ -12,7 +12,7 @@
 use crate::auth::{AuthConfig, Authenticator, Check, DigestCredentials};
 use crate::calls::Calls;
 use crate::directory::{SipDirectory, SipUser};
-use crate::headers::{NameAddr, SipUri, ViaRef, param_items};
+use crate::headers::{ViaRef, address_of_record, param_items};
 use crate::message::{Method, SipMessage, StartLine};
 use crate::presence::Presence;
 use crate::registrar::{MemoryStore, Registrar, RegistrationStore};
@@ -524,23 +524,18 @@ impl Engine {
         // The realm: the domain of the identity claimed (To for REGISTER, From otherwise).
         let claimed = request
             .header(if registrar { "To" } else { "From" })
-            .and_then(NameAddr::parse)
-            .and_then(|a| SipUri::parse(&a.uri))
-            .and_then(|u| u.address_of_record());
+            .and_then(address_of_record);
         let Some(claimed) = claimed else {
             return Err(request.response(400, "Bad Request (identity)", None));
         };
-        let realm = claimed
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_owned())
-            .unwrap_or_default();
-        if !self.directory.is_local_domain(&realm) {
+        let realm = claimed.rsplit_once('@').map_or("", |(_, domain)| domain);
+        if !self.directory.is_local_domain(realm) {
             return Err(request.response(403, "Forbidden (domain not served here)", None));
         }
         let credentials = request
             .header_items(header)
             .filter_map(DigestCredentials::parse)
-            .find(|c| c.realm.eq_ignore_ascii_case(&realm));
+            .find(|c| c.realm.eq_ignore_ascii_case(realm));
         let method = match &request.start {
             StartLine::Request { method, .. } => method.as_str(),
             StartLine::Response { .. } => "",
@@ -573,7 +568,7 @@ impl Engine {
                 .iter()
                 .any(|p| ua.contains(&p.to_ascii_lowercase()))
         });
-        let [sha256, md5] = self.auth.challenges(&realm, now, stale);
+        let [sha256, md5] = self.auth.challenges(realm, now, stale);
         if !md5_only {
             challenge.push(challenge_header, sha256);
         }

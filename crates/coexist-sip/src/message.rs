@@ -200,6 +200,11 @@ impl<'a> Iterator for ListItems<'a> {
 /// Where the first item of a comma list ends: the first comma outside
 /// quotes and angle brackets, or the end.
 fn list_item_end(value: &str) -> usize {
+    // Most values hold no comma at all (a Via, a Contact): one vectorised
+    // search settles them (the top Via is read several times per request).
+    if memchr::memchr(b',', value.as_bytes()).is_none() {
+        return value.len();
+    }
     let (mut quoted, mut angle, mut escaped) = (false, false, false);
     for (i, c) in value.bytes().enumerate() {
         if escaped {
@@ -216,6 +221,22 @@ fn list_item_end(value: &str) -> usize {
         }
     }
     value.len()
+}
+
+/// Appends `n` in decimal, without a `String` of its own (this runs for
+/// every message written).
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 impl SipMessage {
@@ -355,7 +376,12 @@ impl SipMessage {
 
     /// Writes the message; Content-Length always says the body's size.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256 + self.body.len());
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len() + 4)
+            .sum();
+        let mut out = Vec::with_capacity(64 + headers + self.body.len());
         match &self.start {
             StartLine::Request { method, uri } => {
                 out.extend_from_slice(method.as_str().as_bytes());
@@ -365,7 +391,7 @@ impl SipMessage {
             }
             StartLine::Response { code, reason } => {
                 out.extend_from_slice(b"SIP/2.0 ");
-                out.extend_from_slice(code.to_string().as_bytes());
+                push_decimal(&mut out, usize::from(*code));
                 out.push(b' ');
                 out.extend_from_slice(reason.as_bytes());
                 out.extend_from_slice(b"\r\n");
@@ -381,7 +407,7 @@ impl SipMessage {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"Content-Length: ");
-        out.extend_from_slice(self.body.len().to_string().as_bytes());
+        push_decimal(&mut out, self.body.len());
         out.extend_from_slice(b"\r\n\r\n");
         out.extend_from_slice(&self.body);
         out
@@ -465,6 +491,17 @@ mod tests {
         assert_eq!(m.header_values("Via").len(), 2);
         let none = SipMessage::request(Method::Message, "sip:a@b");
         assert_eq!(none.top_via(), None);
+    }
+
+    #[test]
+    fn numbers_are_written_as_to_string_writes_them() {
+        for n in [0, 7, 10, 99, 100, 180, 699, 65_535, 1_000_000, usize::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+        let m = SipMessage::request(Method::Options, "sip:a@b").response(180, "Ringing", None);
+        assert!(m.to_bytes().starts_with(b"SIP/2.0 180 Ringing\r\n"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::directory::SipUser;
 use crate::engine::{Engine, Pending};
-use crate::headers::{NameAddr, SipUri};
+use crate::headers::{NameAddr, address_of_record};
 use crate::message::SipMessage;
 use crate::registrar::Binding;
 use crate::transport::Peer;
@@ -19,11 +19,7 @@ pub const UPGRADE_NOTICE: &str = "Your organisation is upgrading you to Microsof
 impl Engine {
     pub(crate) fn on_register(&mut self, now: Duration, peer: Peer, request: SipMessage) {
         // The address of record is the To URI (§10.3 step 5), a sip URI.
-        let aor = request
-            .header("To")
-            .and_then(NameAddr::parse)
-            .and_then(|a| SipUri::parse(&a.uri))
-            .and_then(|u| u.address_of_record());
+        let aor = request.header("To").and_then(address_of_record);
         let Some(aor) = aor else {
             let response =
                 request.response(400, "Bad Request (To is not a SIP address of record)", None);
