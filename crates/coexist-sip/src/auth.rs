@@ -230,12 +230,8 @@ impl Authenticator {
             u64::from_be_bytes(bytes)
         };
         let (issued, salt) = (number(0), number(8));
-        let mac = self.nonce_mac(issued, salt);
-        let difference = mac
-            .iter()
-            .zip(&raw[16..])
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        (difference == 0).then_some((issued, salt))
+        coexist_core::credentials::constant_time_eq_bytes(&self.nonce_mac(issued, salt), &raw[16..])
+            .then_some((issued, salt))
     }
 
     /// A fresh nonce: unique per challenge (the salt), so two clients never

@@ -136,6 +136,8 @@ mod tests {
     fn compact_and_any_case_names_read_as_the_long_form_rfc3261_7_3_3() {
         assert_eq!(canonical("v"), "Via");
         assert_eq!(canonical("I"), "Call-ID");
+        assert_eq!(canonical("o"), "Event");
+        assert_eq!(canonical("Via"), "Via");
         assert_eq!(canonical("MaX-fOrWaRdS"), "Max-Forwards");
         assert_eq!(canonical("call-id"), "Call-ID");
         assert!(matches!(canonical("l"), Cow::Borrowed("Content-Length")));

@@ -134,12 +134,6 @@ pub struct SipMessage {
     pub body: Bytes,
 }
 
-/// The long form of a compact header name (RFC 3261 §7.3.3, RFC 3265,
-/// RFC 3515, RFC 3841), and the canonical spelling of any name we know.
-pub fn canonical_name(name: &str) -> &str {
-    crate::header_names::known(name).unwrap_or(name)
-}
-
 /// Headers whose values may be comma lists (RFC 3261 §7.3.1).
 fn is_list_header(name: &str) -> bool {
     [
@@ -156,11 +150,6 @@ fn is_list_header(name: &str) -> bool {
     ]
     .iter()
     .any(|h| h.eq_ignore_ascii_case(name))
-}
-
-/// Splits a header value at commas outside quotes and angle brackets.
-pub fn split_list(value: &str) -> Vec<&str> {
-    ListItems::new(value).collect()
 }
 
 /// The items of a comma list (outside quotes and angle brackets), trimmed,
@@ -464,17 +453,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compact_names_expand_rfc3261_7_3_3() {
-        assert_eq!(canonical_name("v"), "Via");
-        assert_eq!(canonical_name("I"), "Call-ID");
-        assert_eq!(canonical_name("o"), "Event");
-        assert_eq!(canonical_name("Via"), "Via");
-    }
-
-    #[test]
     fn lists_split_outside_quotes_and_brackets() {
         assert_eq!(
-            split_list(r#""a, b" <sip:x@y;p=1,2>, <sip:z@w> , "#),
+            ListItems::new(r#""a, b" <sip:x@y;p=1,2>, <sip:z@w> , "#).collect::<Vec<_>>(),
             vec![r#""a, b" <sip:x@y;p=1,2>"#, "<sip:z@w>"]
         );
     }

@@ -61,12 +61,20 @@ pub fn check_request(
             counts[at] += 1;
         }
     }
-    if let Some(at) = counts[..5].iter().position(|&count| count == 0) {
-        return Err(Rejection::new(400, format!("Missing {}", COUNTED[at])));
+    let count = |name: &str| {
+        COUNTED
+            .iter()
+            .position(|n| *n == name)
+            .map_or(0, |at| counts[at])
+    };
+    for name in ["To", "From", "Call-ID", "CSeq", "Via"] {
+        if count(name) == 0 {
+            return Err(Rejection::new(400, format!("Missing {name}")));
+        }
     }
-    for at in [0, 1, 2, 3, 5] {
-        if counts[at] > 1 {
-            return Err(Rejection::new(400, format!("Multiple {}", COUNTED[at])));
+    for name in ["To", "From", "Call-ID", "CSeq", "Max-Forwards"] {
+        if count(name) > 1 {
+            return Err(Rejection::new(400, format!("Multiple {name}")));
         }
     }
     for name in ["To", "From"] {
