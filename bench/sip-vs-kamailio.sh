@@ -16,7 +16,8 @@
 # machine being shared. Before that, one step at CPU_RATE measures the CPU
 # time each server spends per 1000 calls (all its processes and threads).
 # Then it registers REG_USERS distinct users on each server and reports
-# the memory (PSS) added per registration. Both
+# the memory (PSS) added per registration. FLOWS=floor adds the REGISTER
+# rate of a responder that does no SIP work (the kernel's share). Both
 # servers challenge with MD5 here: sipp 3.6 does no SHA-256 digest.
 #
 # Prints one line per measurement; copy them into BENCHMARKS.md.
@@ -54,6 +55,10 @@ SERVER_QUOTA="${SERVER_QUOTA:-}"
 
 cargo build --release --quiet --bin coexist || exit 1
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/coexist"
+case " $FLOWS " in *" floor "*)
+  cargo build --release --quiet -p coexist-sip --example register_floor || exit 1 ;;
+esac
+FLOOR_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/register_floor"
 WORK="$(mktemp -d)"
 PIDS=()
 CGROUP=""
@@ -163,7 +168,12 @@ step() {
   local server=$1 scenario=$2 inf=$3 rate=$4 uas=${5:-} calls uas_pid="" uas_port t0 t1 rc
   calls=$((rate * STEP_SECONDS))
   if [ -n "$uas" ]; then
-    uas_port=$(free_port)
+    # One UAS port per server (UAS_PORT, set by `flow`): each step's
+    # REGISTER then refreshes the same contact. A new port per step would
+    # leave the last steps' contacts registered (3600 s), and coexist, which
+    # forks to every contact of the callee, would send each request to them
+    # too (Kamailio's lookup takes one contact).
+    uas_port=${UAS_PORT:-$(free_port)}
     sipp_run "$server" register.xml bob 1 1 "$uas_port" || return 1
     (cd "$WORK" && exec timeout -k 5 "$((STEP_SECONDS * 3 + 35))" "${LOAD_PIN[@]}" sipp "$server" -sf "$SIPP_DIR/$uas" -m "$calls" -i 127.0.0.1 -p "$uas_port" -mp "$(free_port)" \
       -nostdin -buff_size "$SIPP_BUFFER" -timeout "$((STEP_SECONDS * 3 + 25))s" ${KEEP:+-trace_err} >/dev/null 2>&1) &
@@ -230,12 +240,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$
 flow() { # flow NAME SCENARIO INF COEXIST_UAS KAMAILIO_UAS
   local c k cc kc
   start_coexist
+  UAS_PORT=$(free_port)
   cc=$(cost "$COEXIST_SIP" "$2" "$3" "$4" "$COEXIST_PID")
   c=$(best_of "$COEXIST_SIP" "$2" "$3" "$4")
   # One server at a time: an idle one still wakes for its timers (and
   # with SERVER_QUOTA it would share the other's budget).
   kill "$COEXIST_PID" 2>/dev/null; wait "$COEXIST_PID" 2>/dev/null
   start_kamailio
+  UAS_PORT=$(free_port)
   # shellcheck disable=SC2046
   kc=$(cost "$KAMAILIO_SIP" "$2" "$3" "$5" $(kamailio_pids))
   k=$(best_of "$KAMAILIO_SIP" "$2" "$3" "$5")
@@ -251,6 +263,18 @@ wants message && flow "MESSAGE (407 + relay)" message.xml alice message_uas.xml 
 wants call && flow "INVITE/BYE (407 + relay)" call.xml alice call_uas.xml call_uas.xml
 # coexist is the presence server; Kamailio relays to one (subscribe_uas.xml).
 wants subscribe && flow "SUBSCRIBE/NOTIFY" subscribe.xml alice "" subscribe_uas.xml
+# The floor: a responder that does no SIP work (crates/coexist-sip/examples/
+# register_floor.rs), under the same cores and quota. What it passes bounds
+# what any server passes here: the kernel's share of a call is the same.
+if wants floor; then
+  port=$(free_port)
+  "${SERVER_PIN[@]}" "$FLOOR_BIN" "127.0.0.1:$port" >"$WORK/floor.out" 2>&1 &
+  FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
+  sleep 0.5
+  f=$(best_of "127.0.0.1:$port" register.xml reg1000)
+  kill "$FLOOR_PID" 2>/dev/null; wait "$FLOOR_PID" 2>/dev/null
+  printf '%-28s floor   %6s/s   (answers without SIP work: the kernel share)\n' "REGISTER floor" "$f"
+fi
 wants memory || exit 0
 
 # Memory per registration: fresh servers, REG_USERS distinct users, one
