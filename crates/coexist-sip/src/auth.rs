@@ -11,7 +11,7 @@
 //!   refused for that window, whatever it sends.
 
 use crate::directory::SipUser;
-use crate::headers::digest_items;
+use crate::headers::DigestItems;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -41,7 +41,7 @@ impl Algorithm {
                 }
                 hasher.update(part.as_bytes());
             }
-            hex::encode(hasher.finalize())
+            lower_hex(&hasher.finalize())
         }
         match self {
             Algorithm::Sha256 => joined::<Sha256>(parts),
@@ -81,38 +81,61 @@ impl<'a> DigestCredentials<'a> {
     /// Parses a Digest credentials value; `None` for other schemes or
     /// unsupported algorithms.
     pub fn parse(value: &'a str) -> Option<DigestCredentials<'a>> {
-        let mut params = digest_items(value)?;
-        let mut take = |name: &str| {
-            let at = params
-                .iter()
-                .position(|(n, _)| n.eq_ignore_ascii_case(name))?;
-            Some(params.remove(at).1)
-        };
-        let algorithm = match take("algorithm").as_deref() {
+        // One pass over the items, the first of each name kept (a vector
+        // of items searched and drained per field cost about 4 000
+        // instructions a REGISTER, callgrind).
+        const NAMES: [&str; 9] = [
+            "algorithm",
+            "qop",
+            "nc",
+            "cnonce",
+            "response",
+            "username",
+            "realm",
+            "nonce",
+            "uri",
+        ];
+        let mut found: [Option<Cow<'a, str>>; 9] = Default::default();
+        for item in DigestItems::new(value)? {
+            let (name, value) = item?;
+            if let Some(at) = NAMES.iter().position(|n| n.eq_ignore_ascii_case(name))
+                && found[at].is_none()
+            {
+                found[at] = Some(value);
+            }
+        }
+        let [
+            algorithm,
+            qop,
+            nc,
+            cnonce,
+            response,
+            username,
+            realm,
+            nonce,
+            uri,
+        ] = found;
+        let algorithm = match algorithm.as_deref() {
             None => Algorithm::Md5,
             Some(a) if a.eq_ignore_ascii_case("MD5") => Algorithm::Md5,
             Some(a) if a.eq_ignore_ascii_case("SHA-256") => Algorithm::Sha256,
             Some(_) => return None,
         };
-        let qop = match take("qop") {
-            Some(qop) => Some((
-                qop,
-                u32::from_str_radix(&take("nc")?, 16).ok()?,
-                take("cnonce")?,
-            )),
+        let qop = match qop {
+            Some(qop) => Some((qop, u32::from_str_radix(&nc?, 16).ok()?, cnonce?)),
             None => None,
         };
-        let response = take("response")?;
+        let response = response?;
         let response = if response.bytes().any(|b| b.is_ascii_uppercase()) {
             Cow::Owned(response.to_ascii_lowercase())
         } else {
             response
         };
         Some(DigestCredentials {
-            username: take("username")?,
-            realm: take("realm")?,
-            nonce: take("nonce")?,
-            uri: take("uri")?,
+            username: username?,
+            realm: realm?,
+            nonce: nonce?,
+            uri: uri?,
             response,
             algorithm,
             qop,
@@ -211,7 +234,7 @@ impl Authenticator {
         raw[..8].copy_from_slice(&issued.to_be_bytes());
         raw[8..16].copy_from_slice(&salt.to_be_bytes());
         raw[16..].copy_from_slice(&self.nonce_mac(issued, salt));
-        hex::encode(raw)
+        lower_hex(&raw)
     }
 
     /// The issued-at and salt of `nonce` when it is one we issued: exactly
@@ -244,14 +267,9 @@ impl Authenticator {
     /// The challenge headers' values: SHA-256 first, then MD5 (RFC 8760).
     pub fn challenges(&self, realm: &str, now: Duration, stale: bool) -> [String; 2] {
         let nonce = self.nonce(now);
-        let stale = if stale { ", stale=true" } else { "" };
         [
-            format!(
-                "Digest realm=\"{realm}\", nonce=\"{nonce}\", algorithm=SHA-256, qop=\"auth\"{stale}"
-            ),
-            format!(
-                "Digest realm=\"{realm}\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"{stale}"
-            ),
+            challenge_value(realm, &nonce, "SHA-256", stale),
+            challenge_value(realm, &nonce, "MD5", stale),
         ]
     }
 
@@ -303,7 +321,9 @@ impl Authenticator {
         let nonce = &*credentials.nonce;
         let expected = match &credentials.qop {
             Some((qop, nc, cnonce)) => {
-                alg.hash(&[ha1, nonce, &format!("{nc:08x}"), cnonce, qop, &ha2])
+                let mut count = String::with_capacity(8);
+                crate::engine::push_hex(&mut count, u64::from(*nc), 8);
+                alg.hash(&[ha1, nonce, &count, cnonce, qop, &ha2])
             }
             None => alg.hash(&[ha1, nonce, &ha2]),
         };
@@ -338,6 +358,36 @@ impl Authenticator {
         self.failures
             .retain(|_, (_, since)| now.saturating_sub(*since) < window);
     }
+}
+
+/// `bytes` as lower-case hex (what `hex::encode` writes, with one
+/// allocation and a table instead of a character iterator: three hashes a
+/// checked request).
+fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
+/// One challenge value (`WWW-Authenticate` / `Proxy-Authenticate`) for
+/// `algorithm` (`SHA-256`, `MD5`), written without `format!`.
+pub fn challenge_value(realm: &str, nonce: &str, algorithm: &str, stale: bool) -> String {
+    let mut out = String::with_capacity(64 + realm.len() + nonce.len());
+    out.push_str("Digest realm=\"");
+    out.push_str(realm);
+    out.push_str("\", nonce=\"");
+    out.push_str(nonce);
+    out.push_str("\", algorithm=");
+    out.push_str(algorithm);
+    out.push_str(", qop=\"auth\"");
+    if stale {
+        out.push_str(", stale=true");
+    }
+    out
 }
 
 /// Whole seconds of `at` (wall clock since the epoch: fits until 2106).
@@ -396,6 +446,21 @@ mod tests {
     }
 
     const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn hex_and_challenges_are_written_as_before() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(lower_hex(&bytes), hex::encode(&bytes));
+        for stale in [false, true] {
+            let suffix = if stale { ", stale=true" } else { "" };
+            assert_eq!(
+                challenge_value("x.test", "abc", "MD5", stale),
+                format!(
+                    "Digest realm=\"x.test\", nonce=\"abc\", algorithm=MD5, qop=\"auth\"{suffix}"
+                )
+            );
+        }
+    }
 
     #[test]
     fn challenges_offer_sha256_before_md5_rfc8760() {

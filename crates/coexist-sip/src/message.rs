@@ -9,6 +9,10 @@ use bytes::Bytes;
 use std::borrow::Cow;
 use std::fmt;
 
+mod text;
+
+pub use text::Text;
+
 /// A SIP method. Unknown methods are methods too (RFC 3261 §7.1).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -120,7 +124,7 @@ pub struct Header {
     /// header allocates only its value).
     pub name: Cow<'static, str>,
     /// Unfolded value.
-    pub value: String,
+    pub value: Text,
 }
 
 /// A request or a response.
@@ -214,8 +218,13 @@ fn list_item_end(value: &str) -> usize {
 
 /// Appends `n` in decimal, without a `String` of its own (this runs for
 /// every message written).
-fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+fn push_decimal(out: &mut Vec<u8>, n: usize) {
     let mut digits = [0u8; 20];
+    out.extend_from_slice(decimal(n as u64, &mut digits));
+}
+
+/// The decimal digits of `n`, written at the end of `digits`.
+pub(crate) fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut at = digits.len();
     loop {
         at -= 1;
@@ -225,7 +234,7 @@ fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
             break;
         }
     }
-    out.extend_from_slice(&digits[at..]);
+    &digits[at..]
 }
 
 impl SipMessage {
@@ -308,7 +317,7 @@ impl SipMessage {
     }
 
     /// Appends a header.
-    pub fn push(&mut self, name: &str, value: impl Into<String>) {
+    pub fn push(&mut self, name: &str, value: impl Into<Text>) {
         self.headers.push(Header {
             name: crate::header_names::canonical(name),
             value: value.into(),
@@ -316,13 +325,13 @@ impl SipMessage {
     }
 
     /// Builder form of [`push`](Self::push).
-    pub fn with(mut self, name: &str, value: impl Into<String>) -> SipMessage {
+    pub fn with(mut self, name: &str, value: impl Into<Text>) -> SipMessage {
         self.push(name, value);
         self
     }
 
     /// Replaces every field of this name by one value.
-    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+    pub fn set(&mut self, name: &str, value: impl Into<Text>) {
         self.remove(name);
         self.push(name, value);
     }
@@ -422,15 +431,20 @@ impl SipMessage {
             {
                 response.headers.push(h.clone());
             } else if name.eq_ignore_ascii_case("To") {
-                let mut value = h.value.clone();
-                if let Some(tag) = to_tag
-                    && crate::headers::NameAddr::parse(&value)
-                        .and_then(|a| a.param("tag").map(str::to_owned))
-                        .is_none()
-                {
-                    value.push_str(";tag=");
-                    value.push_str(tag);
-                }
+                let value = match to_tag {
+                    Some(tag)
+                        if crate::headers::NameAddrRef::parse(&h.value)
+                            .and_then(|a| a.param("tag"))
+                            .is_none() =>
+                    {
+                        let mut tagged = String::with_capacity(h.value.len() + 5 + tag.len());
+                        tagged.push_str(&h.value);
+                        tagged.push_str(";tag=");
+                        tagged.push_str(tag);
+                        Text::from(tagged)
+                    }
+                    _ => h.value.clone(),
+                };
                 response.headers.push(Header {
                     name: Cow::Borrowed("To"),
                     value,

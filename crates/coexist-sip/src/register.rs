@@ -3,8 +3,8 @@
 //! contacts marked as IP phones by User-Agent (R6.3).
 
 use crate::directory::SipUser;
-use crate::engine::{Engine, Pending};
-use crate::headers::{NameAddr, address_of_record};
+use crate::engine::{Engine, Pending, contains_ignoring_case, push_number};
+use crate::headers::{NameAddrRef, address_of_record};
 use crate::message::SipMessage;
 use crate::registrar::Binding;
 use crate::transport::Peer;
@@ -26,7 +26,7 @@ impl Engine {
             self.reply(now, &request, response);
             return;
         };
-        let user = match self.authenticate(now, peer, &request, true) {
+        let user = match self.authenticate_as(now, peer, &request, true, &aor) {
             Ok(user) => user,
             Err(response) => {
                 self.reply(now, &request, response);
@@ -43,33 +43,27 @@ impl Engine {
             .header("Expires")
             .and_then(|e| e.trim().parse::<u32>().ok())
             .unwrap_or(3600);
-        let contacts: Vec<String> = request
-            .header_values("Contact")
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
         let call_id = request.call_id().unwrap_or("");
         let cseq = request.cseq().map(|(n, _)| n).unwrap_or(0);
         // R6.3: the User-Agent only decides this; it is not kept.
         let is_phone = request.header("User-Agent").is_some_and(|ua| {
-            let ua = ua.to_ascii_lowercase();
             self.config
                 .phone_user_agents
                 .iter()
-                .any(|p| ua.contains(&p.to_ascii_lowercase()))
+                .any(|pattern| contains_ignoring_case(ua, pattern))
         });
 
         // `Contact: *` removes everything, and only with Expires: 0 (§10.3 step 6).
-        if contacts.iter().any(|c| c.trim() == "*") {
-            if contacts.len() != 1 || default_expires != 0 {
+        if request.header_items("Contact").any(|c| c.trim() == "*") {
+            if request.header_items("Contact").count() != 1 || default_expires != 0 {
                 let response = request.response(400, "Bad Request (wildcard Contact)", None);
                 self.reply(now, &request, response);
                 return;
             }
             self.registrar.remove_all(&aor);
         } else {
-            for value in &contacts {
-                let Some(contact) = NameAddr::parse(value) else {
+            for value in request.header_items("Contact") {
+                let Some(contact) = NameAddrRef::parse(value) else {
                     let response = request.response(400, "Bad Request (Contact)", None);
                     self.reply(now, &request, response);
                     return;
@@ -79,7 +73,7 @@ impl Engine {
                     .and_then(|e| e.parse::<u32>().ok())
                     .unwrap_or(default_expires);
                 if expires == 0 {
-                    self.registrar.remove(&aor, &contact.uri);
+                    self.registrar.remove(&aor, contact.uri);
                     continue;
                 }
                 if expires < self.config.min_expires {
@@ -92,7 +86,7 @@ impl Engine {
                 let accepted = self.registrar.upsert(
                     &aor,
                     Binding {
-                        contact: contact.uri.as_str().into(),
+                        contact: contact.uri.into(),
                         source: peer,
                         expires_at_ms: now.as_millis() as u64 + u64::from(expires) * 1000,
                         call_id: call_id.into(),
@@ -112,10 +106,16 @@ impl Engine {
         let tag = self.token();
         let mut ok = request.response(200, "OK", Some(&tag));
         for binding in self.registrar.contacts(&aor, now) {
-            ok.push(
-                "Contact",
-                format!("<{}>;expires={}", binding.contact, binding.remaining(now)),
+            // `<uri>;expires=N`, written without `format!`.
+            let mut value = String::with_capacity(binding.contact.len() + 20);
+            value.push('<');
+            value.push_str(&binding.contact);
+            value.push_str(">;expires=");
+            push_number(
+                &mut value,
+                u32::try_from(binding.remaining(now)).unwrap_or(u32::MAX),
             );
+            ok.push("Contact", value);
         }
         self.reply(now, &request, ok);
         // The teams side learns every refresh: it keeps "last seen" and

@@ -82,14 +82,35 @@ enum Entry {
 }
 
 /// A journal line as written (borrowed: nothing is copied to write it).
+/// `Put` spells out the binding's fields rather than flattening it: a
+/// flattened struct goes through serde's map path, about twice the work
+/// per line (callgrind); the line reads back the same (a test checks).
 #[derive(Debug, Serialize)]
 enum EntryRef<'a> {
     Put {
         aor: &'a str,
-        #[serde(flatten)]
-        binding: &'a Binding,
+        contact: &'a str,
+        source: &'a Peer,
+        expires_at_ms: u64,
+        call_id: &'a str,
+        cseq: u32,
+        is_phone: bool,
     },
     Remove(&'a str, &'a str),
+}
+
+impl<'a> EntryRef<'a> {
+    fn put(aor: &'a str, binding: &'a Binding) -> EntryRef<'a> {
+        EntryRef::Put {
+            aor,
+            contact: &binding.contact,
+            source: &binding.source,
+            expires_at_ms: binding.expires_at_ms,
+            call_id: &binding.call_id,
+            cseq: binding.cseq,
+            is_phone: binding.is_phone,
+        }
+    }
 }
 
 /// An append-only JSON-lines journal, compacted on load. Lines are
@@ -153,10 +174,7 @@ impl RegistrationStore for FileStore {
         let tmp = self.path.with_extension("tmp");
         let written = std::fs::File::create(&tmp).and_then(|mut f| {
             for stored in &bindings {
-                let entry = EntryRef::Put {
-                    aor: &stored.aor,
-                    binding: &stored.binding,
-                };
+                let entry = EntryRef::put(&stored.aor, &stored.binding);
                 if let Ok(mut line) = serde_json::to_vec(&entry) {
                     line.push(b'\n');
                     f.write_all(&line)?;
@@ -171,7 +189,7 @@ impl RegistrationStore for FileStore {
     }
 
     fn put(&mut self, aor: &str, binding: &Binding) {
-        self.append(&EntryRef::Put { aor, binding });
+        self.append(&EntryRef::put(aor, binding));
     }
 
     fn remove(&mut self, aor: &str, contact: &str) {
@@ -342,6 +360,53 @@ mod tests {
     use super::*;
 
     const ALICE: &str = "alice@contoso.test";
+
+    #[test]
+    fn a_journal_line_reads_back_as_the_binding_it_wrote() {
+        // What the flattened form wrote, and what loading expects.
+        #[derive(Serialize)]
+        enum Flattened<'a> {
+            Put {
+                aor: &'a str,
+                #[serde(flatten)]
+                binding: &'a Binding,
+            },
+        }
+        let tricky = Binding {
+            contact: "<sip:a\"b\\c@h>;x=\u{1}é".into(),
+            source: Peer::tcp("[2001:db8::1]:5061".parse().unwrap(), 9),
+            expires_at_ms: u64::MAX,
+            call_id: "id\n".into(),
+            cseq: u32::MAX,
+            is_phone: true,
+        };
+        for b in [binding("sip:a@h", 3, 77), tricky] {
+            let line = serde_json::to_string(&EntryRef::put(ALICE, &b)).unwrap();
+            let flattened = serde_json::to_string(&Flattened::Put {
+                aor: ALICE,
+                binding: &b,
+            })
+            .unwrap();
+            assert_eq!(line, flattened);
+            match serde_json::from_str::<Entry>(&line).unwrap() {
+                Entry::Put(stored) => {
+                    assert_eq!(stored.aor, ALICE);
+                    // The connection is not kept across restarts.
+                    assert_eq!(
+                        stored.binding,
+                        Binding {
+                            source: Peer {
+                                conn: None,
+                                ..b.source
+                            },
+                            ..b.clone()
+                        }
+                    );
+                }
+                Entry::Remove(..) => panic!("a put reads back as a put"),
+            }
+        }
+    }
 
     fn binding(contact: &str, cseq: u32, expires_ms: u64) -> Binding {
         Binding {

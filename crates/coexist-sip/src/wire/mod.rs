@@ -115,7 +115,7 @@ fn convert_headers(headers: &sipx_sip::Headers) -> Vec<Header> {
         .iter()
         .map(|h| Header {
             name: canonical(&text(h.name().canonical())),
-            value: text(&h.value()),
+            value: text(&h.value()).into(),
         })
         .collect()
 }
@@ -165,17 +165,17 @@ pub fn salvage_bad_request(bytes: &[u8], why: &str) -> Option<SipMessage> {
         return None;
     }
     let mut request = SipMessage::request(Method::Options, "sip:invalid");
-    let mut current: Option<Header> = None;
+    let mut current: Option<(std::borrow::Cow<'static, str>, String)> = None;
     for line in lines {
         if line.starts_with([' ', '\t']) {
-            if let Some(h) = current.as_mut() {
-                h.value.push(' ');
-                h.value.push_str(line.trim());
+            if let Some((_, value)) = current.as_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
             }
             continue;
         }
-        if let Some(h) = current.take() {
-            request.headers.push(h);
+        if let Some((name, value)) = current.take() {
+            request.push(&name, value);
         }
         if let Some((name, value)) = line.split_once(':') {
             let name = canonical(name.trim());
@@ -183,15 +183,12 @@ pub fn salvage_bad_request(bytes: &[u8], why: &str) -> Option<SipMessage> {
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case(&name))
             {
-                current = Some(Header {
-                    name,
-                    value: value.trim().to_owned(),
-                });
+                current = Some((name, value.trim().to_owned()));
             }
         }
     }
-    if let Some(h) = current.take() {
-        request.headers.push(h);
+    if let Some((name, value)) = current.take() {
+        request.push(&name, value);
     }
     request.top_via()?;
     let reason = format!("Bad Request ({})", sanitize_reason(why));
