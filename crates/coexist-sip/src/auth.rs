@@ -31,17 +31,18 @@ pub enum Algorithm {
 impl Algorithm {
     /// The hex digest of `parts` joined by `:`, fed to the hasher one by
     /// one (a `format!` of the joined text was a string per hash, twice per
-    /// checked request).
-    fn hash(self, parts: &[&str]) -> String {
-        fn joined<D: Digest>(parts: &[&str]) -> String {
+    /// checked request), written on the stack (a `String` pushed a
+    /// character at a time was a third of a hash's cost).
+    fn hash(self, parts: &[&[u8]]) -> HexDigest {
+        fn joined<D: Digest>(parts: &[&[u8]]) -> HexDigest {
             let mut hasher = D::new();
             for (i, part) in parts.iter().enumerate() {
                 if i > 0 {
                     hasher.update(b":");
                 }
-                hasher.update(part.as_bytes());
+                hasher.update(part);
             }
-            lower_hex(&hasher.finalize())
+            HexDigest::of(&hasher.finalize())
         }
         match self {
             Algorithm::Sha256 => joined::<Sha256>(parts),
@@ -54,6 +55,36 @@ impl Algorithm {
             Algorithm::Sha256 => &user.ha1_sha256,
             Algorithm::Md5 => &user.ha1_md5,
         }
+    }
+}
+
+/// A digest in lower-case hex, on the stack (32 digits for MD5, 64 for
+/// SHA-256).
+#[derive(Debug, Clone, Copy)]
+struct HexDigest {
+    digits: [u8; 64],
+    len: usize,
+}
+
+impl HexDigest {
+    fn of(digest: &[u8]) -> HexDigest {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 64];
+        let mut len = 0;
+        for (&byte, pair) in digest.iter().zip(digits.chunks_exact_mut(2)) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
+            len += 2;
+        }
+        HexDigest { digits, len }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.digits.get(..self.len).unwrap_or_default()
+    }
+
+    fn to_text(self) -> String {
+        String::from_utf8_lossy(self.as_bytes()).into_owned()
     }
 }
 
@@ -317,17 +348,26 @@ impl Authenticator {
             return Check::Failed;
         }
         let alg = credentials.algorithm;
-        let ha2 = alg.hash(&[method, &credentials.uri]);
-        let nonce = &*credentials.nonce;
+        let ha2 = alg.hash(&[method.as_bytes(), credentials.uri.as_bytes()]);
+        let (ha1, nonce) = (ha1.as_bytes(), credentials.nonce.as_bytes());
         let expected = match &credentials.qop {
             Some((qop, nc, cnonce)) => {
-                let mut count = String::with_capacity(8);
-                crate::engine::push_hex(&mut count, u64::from(*nc), 8);
-                alg.hash(&[ha1, nonce, &count, cnonce, qop, &ha2])
+                let count = nonce_count_hex(*nc);
+                alg.hash(&[
+                    ha1,
+                    nonce,
+                    &count,
+                    cnonce.as_bytes(),
+                    qop.as_bytes(),
+                    ha2.as_bytes(),
+                ])
             }
-            None => alg.hash(&[ha1, nonce, &ha2]),
+            None => alg.hash(&[ha1, nonce, ha2.as_bytes()]),
         };
-        if !coexist_core::credentials::constant_time_eq(&expected, &credentials.response) {
+        if !coexist_core::credentials::constant_time_eq_bytes(
+            expected.as_bytes(),
+            credentials.response.as_bytes(),
+        ) {
             self.fail(source, now);
             return Check::Failed;
         }
@@ -358,6 +398,15 @@ impl Authenticator {
         self.failures
             .retain(|_, (_, since)| now.saturating_sub(*since) < window);
     }
+}
+
+/// A nonce-count as a digest hashes it: 8 lower-case hex digits.
+fn nonce_count_hex(nc: u32) -> [u8; 8] {
+    let mut digits = [0u8; 8];
+    for (i, digit) in digits.iter_mut().enumerate() {
+        *digit = b"0123456789abcdef"[((nc >> (28 - 4 * i)) & 0xf) as usize];
+    }
+    digits
 }
 
 /// `bytes` as lower-case hex (what `hex::encode` writes, with one
@@ -407,8 +456,10 @@ pub fn client_response(
 ) -> String {
     // Joined with format! on purpose: the server's check hashes the parts
     // one by one, and this is the independent reference the tests use.
-    let ha2 = algorithm.hash(&[&format!("{method}:{uri}")]);
-    algorithm.hash(&[&format!("{ha1}:{nonce}:{nc:08x}:{cnonce}:auth:{ha2}")])
+    let ha2 = algorithm.hash(&[format!("{method}:{uri}").as_bytes()]).to_text();
+    algorithm
+        .hash(&[format!("{ha1}:{nonce}:{nc:08x}:{cnonce}:auth:{ha2}").as_bytes()])
+        .to_text()
 }
 
 #[cfg(test)]
@@ -474,12 +525,27 @@ mod tests {
     fn the_joined_hash_matches_the_rfc2617_example() {
         // RFC 2617 §3.5: Mufasa, "Circle Of Life", GET /dir/index.html.
         let md5 = Algorithm::Md5;
-        let ha1 = md5.hash(&["Mufasa", "testrealm@host.com", "Circle Of Life"]);
+        let ha1 = md5
+            .hash(&[b"Mufasa", b"testrealm@host.com", b"Circle Of Life"])
+            .to_text();
         assert_eq!(ha1, "939e7578ed9e3c518a452acee763bce9");
-        let ha2 = md5.hash(&["GET", "/dir/index.html"]);
-        let nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093";
-        let response = md5.hash(&[&ha1, nonce, "00000001", "0a4f113b", "auth", &ha2]);
-        assert_eq!(response, "6629fae49393a05397450978507c4ef1");
+        let ha2 = md5.hash(&[b"GET", b"/dir/index.html"]).to_text();
+        let nonce = b"dcd98b7102dd2f0e8b11d0f600bfb0c093";
+        let response = md5.hash(&[
+            ha1.as_bytes(),
+            nonce,
+            &nonce_count_hex(1),
+            b"0a4f113b",
+            b"auth",
+            ha2.as_bytes(),
+        ]);
+        assert_eq!(response.to_text(), "6629fae49393a05397450978507c4ef1");
+        // SHA-256 digests are 64 digits.
+        let long = Algorithm::Sha256.hash(&[b"a"]).to_text();
+        assert_eq!(long, hex::encode(Sha256::digest(b"a")));
+        for nc in [0, 1, 0x1a2b_3c4d, u32::MAX] {
+            assert_eq!(nonce_count_hex(nc), format!("{nc:08x}").as_bytes());
+        }
     }
 
     #[test]
