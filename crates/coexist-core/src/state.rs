@@ -73,8 +73,12 @@ impl State {
 
     /// The tenant owning a SIP domain.
     pub fn tenant_by_domain(&self, domain: &str) -> Option<&Tenant> {
+        // Domains are kept lower-cased: a lower-case one (what clients
+        // send) is found without a lower-cased copy (the SIP edge asks on
+        // every authenticated request).
         self.by_domain
-            .get(&domain.to_ascii_lowercase())
+            .get(domain)
+            .or_else(|| self.by_domain.get(&domain.to_ascii_lowercase()))
             .and_then(|name| self.tenants.get(name))
     }
 

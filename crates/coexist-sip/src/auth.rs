@@ -456,7 +456,9 @@ pub fn client_response(
 ) -> String {
     // Joined with format! on purpose: the server's check hashes the parts
     // one by one, and this is the independent reference the tests use.
-    let ha2 = algorithm.hash(&[format!("{method}:{uri}").as_bytes()]).to_text();
+    let ha2 = algorithm
+        .hash(&[format!("{method}:{uri}").as_bytes()])
+        .to_text();
     algorithm
         .hash(&[format!("{ha1}:{nonce}:{nc:08x}:{cnonce}:auth:{ha2}").as_bytes()])
         .to_text()

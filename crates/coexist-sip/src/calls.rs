@@ -10,7 +10,7 @@ mod port;
 mod routing;
 
 use crate::engine::{Engine, EngineEvent, Pending};
-use crate::headers::{NameAddr, Params};
+use crate::headers::{NameAddr, NameAddrRef, Params};
 use crate::message::{Method, SipMessage};
 use crate::transport::Peer;
 use std::collections::HashMap;
@@ -96,12 +96,17 @@ impl Calls {
     }
 
     pub(crate) fn find(&self, request: &SipMessage) -> Option<u64> {
-        let to_tag = request
-            .header("To")
-            .and_then(NameAddr::parse)
-            .and_then(|a| a.tag().map(str::to_owned))?;
-        let call_id = request.call_id()?.to_owned();
-        self.dialogs.get(&(call_id, to_tag)).copied()
+        // Every request asks (is it in one of our dialogs?): without
+        // dialogs, or without a To tag, nothing is read or copied.
+        if self.dialogs.is_empty() {
+            return None;
+        }
+        let to = request.header("To").and_then(NameAddrRef::parse)?;
+        let to_tag = to.tag()?;
+        let call_id = request.call_id()?;
+        self.dialogs
+            .get(&(call_id.to_owned(), to_tag.to_owned()))
+            .copied()
     }
 
     /// Whether the dialog with this Call-ID (either leg) is part of a call

@@ -216,6 +216,14 @@ fn list_item_end(value: &str) -> usize {
     value.len()
 }
 
+/// A `CSeq` value: `number METHOD`, nothing more.
+pub(crate) fn parse_cseq(value: &str) -> Option<(u32, Method)> {
+    let mut parts = value.split_whitespace();
+    let number = parts.next()?.parse::<u32>().ok()?;
+    let method = Method::parse(parts.next()?);
+    parts.next().is_none().then_some((number, method))
+}
+
 /// Appends `n` in decimal, without a `String` of its own (this runs for
 /// every message written).
 fn push_decimal(out: &mut Vec<u8>, n: usize) {
@@ -354,14 +362,7 @@ impl SipMessage {
 
     /// `CSeq` as number and method.
     pub fn cseq(&self) -> Option<(u32, Method)> {
-        let value = self.header("CSeq")?;
-        let mut parts = value.split_whitespace();
-        let number = parts.next()?.parse::<u32>().ok()?;
-        let method = Method::parse(parts.next()?);
-        match parts.next() {
-            None => Some((number, method)),
-            Some(_) => None,
-        }
+        self.header("CSeq").and_then(parse_cseq)
     }
 
     /// The topmost Via value.

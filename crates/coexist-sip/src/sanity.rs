@@ -50,36 +50,37 @@ pub fn check_request(
     };
 
     // RFC 3261 §8.1.1: the mandatory headers, once each where singular
-    // (RFC 4475 §3.3.1 insuf, §3.3.8 multi01). One pass counts them all.
-    const COUNTED: [&str; 6] = ["To", "From", "Call-ID", "CSeq", "Via", "Max-Forwards"];
-    let mut counts = [0usize; COUNTED.len()];
+    // (RFC 4475 §3.3.1 insuf, §3.3.8 multi01). One pass counts them all and
+    // notes the first of each field the checks below read (a lookup per
+    // check was a scan of every field each).
+    let mut fields = Fields::default();
     for header in &request.headers {
-        if let Some(at) = COUNTED
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(&header.name))
-        {
-            counts[at] += 1;
-        }
+        fields.note(&header.name, &header.value);
     }
-    let count = |name: &str| {
-        COUNTED
-            .iter()
-            .position(|n| *n == name)
-            .map_or(0, |at| counts[at])
-    };
-    for name in ["To", "From", "Call-ID", "CSeq", "Via"] {
-        if count(name) == 0 {
+    for (name, count) in [
+        ("To", fields.to.1),
+        ("From", fields.from.1),
+        ("Call-ID", fields.call_id),
+        ("CSeq", fields.cseq.1),
+        ("Via", fields.via),
+    ] {
+        if count == 0 {
             return Err(Rejection::new(400, format!("Missing {name}")));
         }
     }
-    for name in ["To", "From", "Call-ID", "CSeq", "Max-Forwards"] {
-        if count(name) > 1 {
+    for (name, count) in [
+        ("To", fields.to.1),
+        ("From", fields.from.1),
+        ("Call-ID", fields.call_id),
+        ("CSeq", fields.cseq.1),
+        ("Max-Forwards", fields.max_forwards.1),
+    ] {
+        if count > 1 {
             return Err(Rejection::new(400, format!("Multiple {name}")));
         }
     }
-    for name in ["To", "From"] {
-        let valid = request
-            .header(name)
+    for (name, value) in [("To", fields.to.0), ("From", fields.from.0)] {
+        let valid = value
             .and_then(NameAddrRef::parse)
             .is_some_and(|a| uri_scheme_ref(a.uri).is_some());
         if !valid {
@@ -100,15 +101,16 @@ pub fn check_request(
     }
     // Each Contact a name-addr, an addr-spec without headers, or `*`
     // (RFC 3261 §20.10; RFC 4475 §3.1.2.13 regbadct).
-    if request
-        .header_items("Contact")
-        .any(|value| NameAddrRef::parse(value).is_none())
+    if fields.contact
+        && request
+            .header_items("Contact")
+            .any(|value| NameAddrRef::parse(value).is_none())
     {
         return Err(Rejection::new(400, "Malformed Contact"));
     }
     // Date is an RFC 1123 date in GMT (RFC 3261 §20.17; RFC 4475 §3.1.2.12
     // baddate). We never use it, but a proxy must not pass a bad one on.
-    if let Some(value) = request.header("Date")
+    if let Some(value) = fields.date
         && !is_sip_date(value)
     {
         return Err(Rejection::new(400, "Malformed Date"));
@@ -116,7 +118,7 @@ pub fn check_request(
 
     // RFC 3261 §8.1.1.5: CSeq is a 32-bit number below 2^31 and names the
     // request's method (RFC 4475 §3.1.2.4 scalar02, §3.1.2.18 mismatch01/02).
-    match request.cseq() {
+    match fields.cseq.0.and_then(crate::message::parse_cseq) {
         Some((number, cseq_method)) if number < (1 << 31) => {
             if cseq_method != method {
                 return Err(Rejection::new(400, "CSeq method does not match"));
@@ -127,7 +129,7 @@ pub fn check_request(
 
     // Max-Forwards: a decimal 0..=255 (RFC 4475 §3.1.2.4: 300 is a 400);
     // 0 on a request we would pass on is a 483 (RFC 3261 §16.3 step 2).
-    if let Some(value) = request.header("Max-Forwards") {
+    if let Some(value) = fields.max_forwards.0 {
         match value.trim().parse::<u16>() {
             Ok(n) if n <= 255 => {
                 if n == 0 && !matches!(method, Method::Register | Method::Options) {
@@ -139,7 +141,7 @@ pub fn check_request(
     }
 
     // Expires: a delta-seconds (RFC 4475 §3.1.2.4 scalar02 overflows it).
-    if let Some(value) = request.header("Expires")
+    if let Some(value) = fields.expires
         && value.trim().parse::<u32>().is_err()
     {
         return Err(Rejection::new(400, "Malformed Expires"));
@@ -171,7 +173,7 @@ pub fn check_request(
 
     // Extensions we do not have (RFC 3261 §8.2.2.3; RFC 4475 §3.3.5 bext01).
     // CANCEL and ACK never carry a Require we may refuse (§8.2.2.3).
-    if !matches!(method, Method::Ack | Method::Cancel) {
+    if fields.requires && !matches!(method, Method::Ack | Method::Cancel) {
         let mut unsupported: Vec<&str> = Vec::new();
         for name in ["Proxy-Require", "Require"] {
             for tag in request.header_items(name) {
@@ -193,6 +195,52 @@ pub fn check_request(
         return Err(Rejection::new(482, "Loop Detected"));
     }
     Ok(())
+}
+
+/// The first value and the count of the fields [`check_request`] reads,
+/// noted in one pass over the header fields.
+#[derive(Debug, Default)]
+struct Fields<'a> {
+    to: (Option<&'a str>, usize),
+    from: (Option<&'a str>, usize),
+    cseq: (Option<&'a str>, usize),
+    max_forwards: (Option<&'a str>, usize),
+    call_id: usize,
+    via: usize,
+    expires: Option<&'a str>,
+    date: Option<&'a str>,
+    contact: bool,
+    requires: bool,
+}
+
+impl<'a> Fields<'a> {
+    /// Notes one field (names are canonical: the parser and `push` spell
+    /// every known name one way; the comparison ignores case all the same).
+    fn note(&mut self, name: &str, value: &'a str) {
+        let first = |slot: &mut (Option<&'a str>, usize)| {
+            slot.0.get_or_insert(value);
+            slot.1 += 1;
+        };
+        let is = |known: &str| name.eq_ignore_ascii_case(known);
+        match name.len() {
+            2 if is("To") => first(&mut self.to),
+            3 if is("Via") => self.via += 1,
+            4 if is("From") => first(&mut self.from),
+            4 if is("CSeq") => first(&mut self.cseq),
+            4 if is("Date") => {
+                self.date.get_or_insert(value);
+            }
+            7 if is("Call-ID") => self.call_id += 1,
+            7 if is("Expires") => {
+                self.expires.get_or_insert(value);
+            }
+            7 if is("Contact") => self.contact = true,
+            7 if is("Require") => self.requires = true,
+            12 if is("Max-Forwards") => first(&mut self.max_forwards),
+            13 if is("Proxy-Require") => self.requires = true,
+            _ => {}
+        }
+    }
 }
 
 /// An RFC 3966 `tel:` URI: a number of digits, visual separators and (for
