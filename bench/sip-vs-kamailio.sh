@@ -53,8 +53,15 @@ LOAD_PIN=(); [ -n "$LOAD_CPUS" ] && LOAD_PIN=(taskset -c "$LOAD_CPUS")
 # root and a writable cgroup cpu controller (v1 or v2).
 SERVER_QUOTA="${SERVER_QUOTA:-}"
 
-cargo build --release --quiet --bin coexist || exit 1
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/coexist"
+# COEXIST_BIN: a coexist binary to measure instead of this checkout's
+# release build (to compare two builds with the same script); NO_KAMAILIO=1
+# measures coexist alone.
+if [ -n "${COEXIST_BIN:-}" ]; then
+  BIN="$COEXIST_BIN"
+else
+  cargo build --release --quiet --bin coexist || exit 1
+  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/coexist"
+fi
 case " $FLOWS " in *" floor "*)
   cargo build --release --quiet -p coexist-sip --example register_floor || exit 1 ;;
 esac
@@ -246,11 +253,14 @@ flow() { # flow NAME SCENARIO INF COEXIST_UAS KAMAILIO_UAS
   # One server at a time: an idle one still wakes for its timers (and
   # with SERVER_QUOTA it would share the other's budget).
   kill "$COEXIST_PID" 2>/dev/null; wait "$COEXIST_PID" 2>/dev/null
-  start_kamailio
-  UAS_PORT=$(free_port)
-  # shellcheck disable=SC2046
-  kc=$(cost "$KAMAILIO_SIP" "$2" "$3" "$5" $(kamailio_pids))
-  k=$(best_of "$KAMAILIO_SIP" "$2" "$3" "$5")
+  k="-"; kc="-"; KAMAILIO_PID=""
+  if [ -z "${NO_KAMAILIO:-}" ]; then
+    start_kamailio
+    UAS_PORT=$(free_port)
+    # shellcheck disable=SC2046
+    kc=$(cost "$KAMAILIO_SIP" "$2" "$3" "$5" $(kamailio_pids))
+    k=$(best_of "$KAMAILIO_SIP" "$2" "$3" "$5")
+  fi
   stop_servers
   printf '%-28s coexist %6s/s   kamailio %6s/s   ratio %s\n' "$1" "$c" "$k" "$(ratio "$c" "$k")"
   printf '%-28s coexist %6s ms  kamailio %6s ms  ratio %s (server CPU per 1000 calls at %s/s; kamailio / coexist)\n' \
