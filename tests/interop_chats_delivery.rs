@@ -85,6 +85,35 @@ fn nothing_lost_messages_for_an_unregistered_sfb_user_wait_across_a_restart_and_
     }
 }
 
+/// Nothing lost when only the store knows: a message pending before a
+/// restart, and nothing sent after it, still reaches the sfb client when
+/// its user registers (the teams side lists at start who has something
+/// pending, and skips the store for every other registration).
+#[test]
+fn nothing_lost_what_was_pending_before_a_restart_alone_arrives_when_the_user_registers() {
+    let (dir, server, _) = world(&[]);
+    let alice = person(&server, "alice", Mode::Islands, json!({}));
+    let carol = person(&server, "carol", Mode::SfBOnly, json!({}));
+    let a = login(&server, &alice);
+    let id = chat_id(&server, &a, &carol, "interop");
+    let only = sent_id(&server, &a, &id, "before the restart");
+    assert_eq!(delivery_state(&server, &a, &id, only, &carol), "pending");
+
+    assert!(server.stop().success());
+    let server = Server::start(&dir.path().join("data"));
+    let sfb = Sfb::new(&server, dir.path());
+    let a = login(&server, &alice);
+    let port = free_port();
+    assert!(sfb.register(&carol, port));
+    let inbox = sfb.inbox(port, 1);
+    let (ok, log) = inbox.finish();
+    let got = received_messages(&log);
+    assert!(ok, "{got:?}");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].2, "before the restart");
+    wait_delivery(&server, &a, &id, only, &carol, "delivered").unwrap();
+}
+
 /// The delivery state the sender sees follows what the sfb client did:
 /// `delivered` when it took the MESSAGE, `failed` when it refused it, as
 /// `message` events (`change: delivery`) on the sender's WebSocket and on
