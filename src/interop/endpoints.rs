@@ -166,6 +166,7 @@ impl Endpoints {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn in_a_minute() -> Option<Duration> {
@@ -223,6 +224,25 @@ mod tests {
         // Gone, then back: due at once.
         assert!(!due(now + period + 2, None));
         assert!(due(now + period + 3, until));
+    }
+
+    #[test]
+    fn r6_3_a_refresh_of_a_known_user_updates_phone_and_last_seen_in_place() {
+        let endpoints = Endpoints::default();
+        let now = now_ms();
+        let until = Some(Duration::from_millis(now + 3_600_000));
+        endpoints.report(now, "a@x.test", until, true);
+        endpoints.set_notify("a@x.test", true);
+        assert!(endpoints.has_live_phone("a@x.test"));
+        // The phone's binding is gone, another stays (R6.3, R8.6).
+        let refresh = endpoints.report(now + 5_000, "a@x.test", until, false);
+        assert!(!refresh.due && !refresh.became_live && !refresh.lost_live);
+        assert!(!endpoints.has_live_phone("a@x.test"));
+        let endpoint = endpoints.get("a@x.test").unwrap();
+        assert_eq!(endpoint.last_seen_ms, now + 5_000);
+        // What the refresh does not report is kept (R1.4, the retry time).
+        assert!(endpoint.notify_on);
+        assert_eq!(endpoint.due_at_ms, now);
     }
 
     #[test]
