@@ -43,13 +43,20 @@ fn sent_id(server: &Server, token: &str, chat: &str, text: &str) -> i64 {
         .unwrap()
 }
 
+/// alice (Islands, on teams) and carol (SfBOnly, no registration yet) in
+/// their interop chat: alice, carol, alice's token, the chat id.
+fn alice_and_carol_in_an_interop_chat(server: &Server) -> (String, String, String, String) {
+    let alice = person(server, "alice", Mode::Islands, json!({}));
+    let carol = person(server, "carol", Mode::SfBOnly, json!({}));
+    let a = login(server, &alice);
+    let id = chat_id(server, &a, &carol, "interop");
+    (alice, carol, a, id)
+}
+
 #[test]
 fn nothing_lost_messages_for_an_unregistered_sfb_user_wait_across_a_restart_and_arrive_in_order() {
     let (dir, server, _) = world(&[]);
-    let alice = person(&server, "alice", Mode::Islands, json!({}));
-    let carol = person(&server, "carol", Mode::SfBOnly, json!({}));
-    let a = login(&server, &alice);
-    let id = chat_id(&server, &a, &carol, "interop");
+    let (alice, carol, a, id) = alice_and_carol_in_an_interop_chat(&server);
     let first = sent_id(&server, &a, &id, "one");
     let second = sent_id(&server, &a, &id, "two");
     // Nobody to take them: pending, not failed.
@@ -83,6 +90,32 @@ fn nothing_lost_messages_for_an_unregistered_sfb_user_wait_across_a_restart_and_
     for message in [first, second, third] {
         wait_delivery(&server, &a, &id, message, &carol, "delivered").unwrap();
     }
+}
+
+/// Nothing lost when only the store knows: a message pending before a
+/// restart, and nothing sent after it, still reaches the sfb client when
+/// its user registers (the teams side lists at start who has something
+/// pending, and skips the store for every other registration).
+#[test]
+fn nothing_lost_what_was_pending_before_a_restart_alone_arrives_when_the_user_registers() {
+    let (dir, server, _) = world(&[]);
+    let (alice, carol, a, id) = alice_and_carol_in_an_interop_chat(&server);
+    let only = sent_id(&server, &a, &id, "before the restart");
+    assert_eq!(delivery_state(&server, &a, &id, only, &carol), "pending");
+
+    assert!(server.stop().success());
+    let server = Server::start(&dir.path().join("data"));
+    let sfb = Sfb::new(&server, dir.path());
+    let a = login(&server, &alice);
+    let port = free_port();
+    assert!(sfb.register(&carol, port));
+    let inbox = sfb.inbox(port, 1);
+    let (ok, log) = inbox.finish();
+    let got = received_messages(&log);
+    assert!(ok, "{got:?}");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].2, "before the restart");
+    wait_delivery(&server, &a, &id, only, &carol, "delivered").unwrap();
 }
 
 /// The delivery state the sender sees follows what the sfb client did:

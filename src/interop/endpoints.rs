@@ -58,33 +58,46 @@ impl Endpoints {
         self.by_upn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a report: live until `until` (none: no binding left).
-    /// True when what was pending for `upn` is due: this makes them live
-    /// and they were not (a first registration, or the first since the
-    /// last one lapsed), or they stay live and it was last due
-    /// [`RETRY_WHILE_LIVE`] ago or more.
-    pub fn report(&self, upn: &str, until: Option<Duration>, has_phone: bool) -> Report {
-        self.report_at(now_ms(), upn, until, has_phone)
-    }
-
-    fn report_at(&self, now: u64, upn: &str, until: Option<Duration>, has_phone: bool) -> Report {
-        let mut endpoint = Endpoint {
-            registered_until_ms: until.map(|u| u.as_millis() as u64).unwrap_or(0),
-            last_seen_ms: now,
-            has_phone,
-            due_at_ms: 0,
-            notify_on: false,
-        };
-        let live = endpoint.registered_until_ms > now;
+    /// Records a report made at `now` (ms since the epoch): live until
+    /// `until` (none: no binding left). `due` when what was pending for
+    /// `upn` is due: this makes them live and they were not (a first
+    /// registration, or the first since the last one lapsed), or they stay
+    /// live and it was last due [`RETRY_WHILE_LIVE`] ago or more.
+    ///
+    /// A registration refresh of a known user updates the entry in place:
+    /// one hash lookup, no allocation (the key is copied only for a user
+    /// seen for the first time).
+    pub fn report(&self, now: u64, upn: &str, until: Option<Duration>, has_phone: bool) -> Report {
+        let registered_until_ms = until.map_or(0, |u| u.as_millis() as u64);
+        let live = registered_until_ms > now;
         let mut map = self.lock();
-        let (was_live, due_at, notify_on) = map.get(upn).map_or((false, 0, false), |e| {
-            (e.registered_until_ms > now, e.due_at_ms, e.notify_on)
-        });
+        let Some(endpoint) = map.get_mut(upn) else {
+            map.insert(
+                upn.into(),
+                Endpoint {
+                    registered_until_ms,
+                    last_seen_ms: now,
+                    has_phone,
+                    due_at_ms: if live { now } else { 0 },
+                    notify_on: false,
+                },
+            );
+            return Report {
+                due: live,
+                became_live: live,
+                lost_live: false,
+            };
+        };
+        let was_live = endpoint.registered_until_ms > now;
         let due = live
-            && (!was_live || now.saturating_sub(due_at) >= RETRY_WHILE_LIVE.as_millis() as u64);
-        endpoint.due_at_ms = if due { now } else { due_at };
-        endpoint.notify_on = notify_on;
-        map.insert(upn.into(), endpoint);
+            && (!was_live
+                || now.saturating_sub(endpoint.due_at_ms) >= RETRY_WHILE_LIVE.as_millis() as u64);
+        endpoint.registered_until_ms = registered_until_ms;
+        endpoint.last_seen_ms = now;
+        endpoint.has_phone = has_phone;
+        if due {
+            endpoint.due_at_ms = now;
+        }
         Report {
             due,
             became_live: live && !was_live,
@@ -153,6 +166,7 @@ impl Endpoints {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn in_a_minute() -> Option<Duration> {
@@ -165,26 +179,30 @@ mod tests {
         assert!(!endpoints.is_live("a@x.test"));
         assert!(
             endpoints
-                .report("a@x.test", in_a_minute(), false)
+                .report(now_ms(), "a@x.test", in_a_minute(), false)
                 .became_live
         );
         assert!(endpoints.is_live("a@x.test"));
         // A refresh is not news; losing the last binding is not either.
         assert!(
             !endpoints
-                .report("a@x.test", in_a_minute(), false)
+                .report(now_ms(), "a@x.test", in_a_minute(), false)
                 .became_live
         );
         assert!(endpoints.is_live("a@x.test"));
-        let gone = endpoints.report("a@x.test", None, false);
+        let gone = endpoints.report(now_ms(), "a@x.test", None, false);
         assert!(!gone.became_live && gone.lost_live);
-        assert!(!endpoints.report("a@x.test", None, false).lost_live);
+        assert!(
+            !endpoints
+                .report(now_ms(), "a@x.test", None, false)
+                .lost_live
+        );
         assert!(!endpoints.is_live("a@x.test"));
         assert!(endpoints.last_seen("a@x.test").is_some());
         // Registering again is.
         assert!(
             endpoints
-                .report("a@x.test", in_a_minute(), true)
+                .report(now_ms(), "a@x.test", in_a_minute(), true)
                 .became_live
         );
         assert!(endpoints.get("a@x.test").is_some_and(|e| e.has_phone));
@@ -197,7 +215,7 @@ mod tests {
         let now = now_ms();
         let until = Some(Duration::from_millis(now + 3_600_000));
         let period = RETRY_WHILE_LIVE.as_millis() as u64;
-        let due = |at: u64, until| endpoints.report_at(at, "a@x.test", until, false).due;
+        let due = |at: u64, until| endpoints.report(at, "a@x.test", until, false).due;
         assert!(due(now, until));
         assert!(!due(now + 1_000, until));
         assert!(!due(now + period - 1, until));
@@ -209,11 +227,30 @@ mod tests {
     }
 
     #[test]
+    fn r6_3_a_refresh_of_a_known_user_updates_phone_and_last_seen_in_place() {
+        let endpoints = Endpoints::default();
+        let now = now_ms();
+        let until = Some(Duration::from_millis(now + 3_600_000));
+        endpoints.report(now, "a@x.test", until, true);
+        endpoints.set_notify("a@x.test", true);
+        assert!(endpoints.has_live_phone("a@x.test"));
+        // The phone's binding is gone, another stays (R6.3, R8.6).
+        let refresh = endpoints.report(now + 5_000, "a@x.test", until, false);
+        assert!(!refresh.due && !refresh.became_live && !refresh.lost_live);
+        assert!(!endpoints.has_live_phone("a@x.test"));
+        let endpoint = endpoints.get("a@x.test").unwrap();
+        assert_eq!(endpoint.last_seen_ms, now + 5_000);
+        // What the refresh does not report is kept (R1.4, the retry time).
+        assert!(endpoint.notify_on);
+        assert_eq!(endpoint.due_at_ms, now);
+    }
+
+    #[test]
     fn r1_4_a_flag_that_turns_on_for_a_live_user_is_told_once() {
         let endpoints = Endpoints::default();
-        endpoints.report("on@x.test", in_a_minute(), false);
-        endpoints.report("off@x.test", in_a_minute(), false);
-        endpoints.report("gone@x.test", None, false);
+        endpoints.report(now_ms(), "on@x.test", in_a_minute(), false);
+        endpoints.report(now_ms(), "off@x.test", in_a_minute(), false);
+        endpoints.report(now_ms(), "gone@x.test", None, false);
         // Registered with the flag on: the registration told them.
         endpoints.set_notify("on@x.test", true);
         let turned = endpoints.notify_turned_on(|_| true);
@@ -227,7 +264,7 @@ mod tests {
         );
         assert_eq!(endpoints.notify_turned_on(|_| true), ["off@x.test"]);
         // A refresh keeps what was looked at.
-        endpoints.report("off@x.test", in_a_minute(), false);
+        endpoints.report(now_ms(), "off@x.test", in_a_minute(), false);
         assert!(endpoints.notify_turned_on(|_| true).is_empty());
     }
 }

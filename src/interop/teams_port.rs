@@ -100,19 +100,24 @@ impl TeamsSide for TeamsPort {
     }
 
     fn sfb_presence(&self, state: SfbState) {
-        let report = self
-            .endpoints
-            .report(&state.upn, state.registered_until, state.has_phone);
+        // One clock read for the endpoint and the published state (a
+        // registration refresh is the hot path of the SIP edge).
+        let at = coexist_core::Clock::now(&coexist_core::SystemClock);
+        let now = u64::try_from(at.0).unwrap_or_default();
+        let report =
+            self.endpoints
+                .report(now, &state.upn, state.registered_until, state.has_phone);
         if report.became_live {
             // R1.4: the flag they registered with (the SIP edge told them
             // then, if on); a later grant is news (`watch_upgrade_grants`).
             let on = super::sfb_port::notify_flag(&self.teams.directory().read(), &state.upn);
             self.endpoints.set_notify(&state.upn, on);
         }
-        if report.due {
-            // Nothing lost: what waited for this user's sfb client (while
-            // they were away, before a restart, or unanswered by their
-            // client) goes out now, in order.
+        // Nothing lost: what waited for this user's sfb client (while they
+        // were away, before a restart, or unanswered by their client) goes
+        // out now, in order. No task, no query, for a user with nothing
+        // pending (most refreshes).
+        if report.due && self.teams.may_have_pending_sfb(&state.upn) {
             let teams = self.teams.clone();
             let upn = state.upn.clone();
             tokio::spawn(async move {
@@ -123,7 +128,6 @@ impl TeamsSide for TeamsPort {
                 }
             });
         }
-        let at = coexist_core::Clock::now(&coexist_core::SystemClock);
         // R7.3: whether they are live is read from the endpoints; the
         // teams side is told when that changed.
         let live_changed = report.became_live || report.lost_live;

@@ -84,6 +84,73 @@ async fn messages_landing_on_sfb_go_to_the_delivery_port_and_its_report_reaches_
     );
 }
 
+/// Nothing lost (issue 6): what was pending for an sfb user before a
+/// restart is handed over again when they register after it. The teams
+/// side keeps in memory who may have something pending, so that other
+/// registrations skip the store; this fails if that set is not loaded
+/// from the store at start.
+#[tokio::test]
+async fn nothing_lost_a_delivery_pending_before_a_restart_is_retried_after_it() {
+    let mut world = world(Duration::from_secs(300)).await;
+    let id = chat(&world, "alice@contoso.test", "carol@contoso.test").await;
+    world
+        .teams
+        .post_message("alice@contoso.test", &id, text("while you were away"))
+        .await
+        .unwrap();
+    let port = world.restart().await;
+    assert!(port.handed().is_empty());
+    assert!(world.teams.may_have_pending_sfb("carol@contoso.test"));
+    assert!(!world.teams.may_have_pending_sfb("dave@contoso.test"));
+    // carol registers.
+    let retried = world
+        .teams
+        .retry_sfb_deliveries("carol@contoso.test")
+        .await
+        .unwrap();
+    assert_eq!(retried, 1);
+    assert_eq!(
+        port.handed(),
+        [format!("message to carol@contoso.test in {id}")]
+    );
+}
+
+/// Nothing lost, cheaply: a user is retried while something may be
+/// pending for them (marked when the message is committed); once a retry
+/// finds nothing (delivered meanwhile) they leave the set, and their next
+/// message puts them back.
+#[tokio::test]
+async fn nothing_lost_a_user_leaves_the_retry_set_only_once_nothing_is_pending() {
+    let world = world(Duration::from_secs(300)).await;
+    let carol = "carol@contoso.test";
+    assert!(!world.teams.may_have_pending_sfb(carol));
+    assert_eq!(world.teams.retry_sfb_deliveries(carol).await.unwrap(), 0);
+    let id = chat(&world, "alice@contoso.test", carol).await;
+    let first = world
+        .teams
+        .post_message("alice@contoso.test", &id, text("one"))
+        .await
+        .unwrap();
+    assert!(world.teams.may_have_pending_sfb(carol));
+    // Unanswered: still pending, retried, still in the set.
+    assert_eq!(world.teams.retry_sfb_deliveries(carol).await.unwrap(), 1);
+    assert!(world.teams.may_have_pending_sfb(carol));
+    world
+        .teams
+        .record_sfb_delivery(first.id, carol, DeliveryState::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(world.teams.retry_sfb_deliveries(carol).await.unwrap(), 0);
+    assert!(!world.teams.may_have_pending_sfb(carol));
+    world
+        .teams
+        .post_message("alice@contoso.test", &id, text("two"))
+        .await
+        .unwrap();
+    assert!(world.teams.may_have_pending_sfb(carol));
+    assert_eq!(world.teams.retry_sfb_deliveries(carol).await.unwrap(), 1);
+}
+
 #[tokio::test]
 async fn safety_net_notices_wait_for_the_quiet_time_and_skip_a_repeat_of_the_same_thread() {
     let world = world(Duration::from_secs(60)).await;

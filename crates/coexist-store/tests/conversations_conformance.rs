@@ -79,6 +79,7 @@ where
     let empty = store.load_conversations(Timestamp(0)).await.unwrap();
     assert!(empty.threads.is_empty());
     assert_eq!((empty.last_message_id, empty.last_event_id), (0, 0));
+    assert!(empty.sfb_pending.is_empty());
 
     let (t1, t2) = (thread("19:one"), thread("19:two"));
     let messages: Vec<Message> = (1..=5)
@@ -190,6 +191,25 @@ where
         ids(store.pending_sfb("b@x.test", 10).await.unwrap()),
         vec![2, 4, 5]
     );
+    // The users listed at start as having something pending (the teams
+    // side then skips the store for everyone else): once each, until
+    // nothing waits for them.
+    let loaded = store.load_conversations(Timestamp(100)).await.unwrap();
+    assert_eq!(loaded.sfb_pending, vec!["b@x.test".to_owned()]);
+    let done: Vec<Message> = [1, 3, 4]
+        .iter()
+        .map(|&i| {
+            let mut m = messages[i].clone();
+            m.deliveries[0].state = DeliveryState::Delivered;
+            m
+        })
+        .collect();
+    let rows: Vec<Row<'_>> = done.iter().map(Row::Message).collect();
+    store.commit_conversations(&rows).await.unwrap();
+    drop(store);
+    let store = open().await;
+    let loaded = store.load_conversations(Timestamp(100)).await.unwrap();
+    assert!(loaded.sfb_pending.is_empty(), "{:?}", loaded.sfb_pending);
 
     // Nothing half-written: a failing commit (duplicate event id) leaves no trace.
     let again = event(6, "a@x.test");

@@ -209,9 +209,22 @@ impl Teams {
     /// batch so they arrive in order. The SIP edge calls this when `upn`
     /// registers again (and for the registrations it restores at start, so
     /// what was pending before a restart goes out too). The count handed.
+    ///
+    /// The store is asked only for a user who may have something pending
+    /// ([`may_have_pending_sfb`](Self::may_have_pending_sfb)); one it finds
+    /// nothing for leaves that set (`sfb_pending.rs` says why no pending
+    /// delivery can be missed).
     pub async fn retry_sfb_deliveries(&self, upn: &str) -> Result<usize> {
         const MAX_RETRIED: u32 = 1000;
+        // Read before the query: a message committed after it marks again.
+        let Some(mark) = self.sfb_pending.mark_of(upn) else {
+            return Ok(0);
+        };
         let pending = self.store.pending_sfb(upn, MAX_RETRIED).await?;
+        if pending.is_empty() {
+            self.sfb_pending.forget(upn, mark);
+            return Ok(0);
+        }
         let messages: Vec<SfbMessage> = pending
             .into_iter()
             .map(|m| SfbMessage {
@@ -223,10 +236,17 @@ impl Teams {
             })
             .collect();
         let count = messages.len();
-        if count > 0 {
-            self.sfb.deliver_in_order(messages);
-        }
+        self.sfb.deliver_in_order(messages);
         Ok(count)
+    }
+
+    /// Whether `upn` may have a message pending for their sfb client: when
+    /// not, [`retry_sfb_deliveries`](Self::retry_sfb_deliveries) has nothing
+    /// to do, and the sfb port need not start it (a registration refresh of
+    /// a user with nothing pending then costs a lookup, not a task and a
+    /// query).
+    pub fn may_have_pending_sfb(&self, upn: &str) -> bool {
+        self.sfb_pending.mark_of(upn).is_some()
     }
 
     /// The sfb side's entry point for an IM from `from`'s sfb client to

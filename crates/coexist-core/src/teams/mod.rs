@@ -13,6 +13,7 @@
 //! | delivery, the safety net's notices, IMs from sfb | `delivery.rs` |
 //! | R5.1 rich text → plain text | `text.rs` |
 //! | presence (R7) | `presence.rs` |
+//! | who may have sfb deliveries pending (nothing lost) | `sfb_pending.rs` |
 //! | calls | `calls.rs` |
 
 pub mod model;
@@ -23,6 +24,7 @@ mod calls;
 mod chats;
 mod delivery;
 mod presence;
+mod sfb_pending;
 mod text;
 mod thread_cache;
 mod writer;
@@ -180,6 +182,9 @@ pub struct Teams {
     /// `cargo bench --bench interop`). A miss (after a restart, a retry, or
     /// when full) reads the store as before.
     awaiting_sfb: Mutex<HashMap<i64, model::Message>>,
+    /// Who may have a message pending for their sfb client, so that a
+    /// registration of anyone else skips the store (`sfb_pending.rs`).
+    sfb_pending: Arc<sfb_pending::PendingSfb>,
 }
 
 impl Teams {
@@ -193,10 +198,12 @@ impl Teams {
     ) -> Result<Arc<Teams>> {
         let snapshot = store.load_conversations(clock.now()).await?;
         let hub = Arc::new(Hub::default());
+        let sfb_pending = Arc::new(sfb_pending::PendingSfb::new(snapshot.sfb_pending));
         let writer = Writer::start(
             store.clone(),
             clock.clone(),
             hub.clone(),
+            sfb_pending.clone(),
             snapshot.last_message_id.max(snapshot.last_event_id),
         );
         Ok(Arc::new(Teams {
@@ -222,6 +229,7 @@ impl Teams {
             ring_timers: calls::RingTimers::default(),
             notices: Mutex::new(HashMap::new()),
             awaiting_sfb: Mutex::new(HashMap::new()),
+            sfb_pending,
         }))
     }
 

@@ -24,6 +24,9 @@ pub struct ConversationSnapshot {
     pub last_message_id: i64,
     /// The highest stored event id used.
     pub last_event_id: i64,
+    /// The users with a message still pending for their sfb client (nothing
+    /// lost: their next registration hands it over, after a restart too).
+    pub sfb_pending: Vec<String>,
 }
 
 /// One durable row.
@@ -89,11 +92,19 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug + 'static {
 
 /// Whether `message` still waits for `upn`'s sfb client.
 pub fn pending_for_sfb(message: &Message, upn: &str) -> bool {
-    message.deliveries.iter().any(|d| {
-        d.upn == upn
-            && d.client == coexist_policy::Client::Sfb
-            && d.state == super::model::DeliveryState::Pending
-    })
+    sfb_pending_upns(message).any(|pending| pending == upn)
+}
+
+/// The users whose sfb client `message` still waits for.
+pub fn sfb_pending_upns(message: &Message) -> impl Iterator<Item = &str> {
+    message
+        .deliveries
+        .iter()
+        .filter(|d| {
+            d.client == coexist_policy::Client::Sfb
+                && d.state == super::model::DeliveryState::Pending
+        })
+        .map(|d| d.upn.as_str())
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +141,14 @@ impl ConversationStore for MemoryConversations {
                 .collect(),
             last_message_id: inner.messages.keys().next_back().copied().unwrap_or(0),
             last_event_id: inner.events.keys().next_back().copied().unwrap_or(0),
+            sfb_pending: inner
+                .messages
+                .values()
+                .flat_map(sfb_pending_upns)
+                .map(str::to_owned)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
         })
     }
 

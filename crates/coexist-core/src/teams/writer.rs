@@ -7,7 +7,8 @@
 //! committed; under load one commit carries many requests.
 
 use super::model::{Message, Session, StoredEvent, Thread};
-use super::ports::{ConversationStore, Row};
+use super::ports::{ConversationStore, Row, sfb_pending_upns};
+use super::sfb_pending::PendingSfb;
 use crate::clock::{Clock, Timestamp};
 use crate::ports::StoreError;
 use std::collections::HashMap;
@@ -87,10 +88,11 @@ impl Writer {
         store: Arc<dyn ConversationStore>,
         clock: Arc<dyn Clock>,
         hub: Arc<Hub>,
+        sfb_pending: Arc<PendingSfb>,
         last_id: i64,
     ) -> Writer {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        let writer = run(rx, store, clock, hub, last_id);
+        let writer = run(rx, store, clock, hub, sfb_pending, last_id);
         // The writer gets a thread and a runtime of its own: a commit is
         // several round trips to the database, and on a runtime busy with
         // thousands of HTTP tasks each would wait its turn, so commits would
@@ -143,6 +145,7 @@ async fn run(
     store: Arc<dyn ConversationStore>,
     clock: Arc<dyn Clock>,
     hub: Arc<Hub>,
+    sfb_pending: Arc<PendingSfb>,
     mut last_id: i64,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
@@ -228,6 +231,11 @@ async fn run(
         match outcome {
             Ok(()) => {
                 last_id = id;
+                // Nothing lost: here, not in the callers, because a caller
+                // may be gone (a dropped request) once this is durable.
+                for upn in messages.iter().flat_map(sfb_pending_upns) {
+                    sfb_pending.mark(upn);
+                }
                 live.extend(stored.into_iter().map(Arc::new));
                 live.sort_by_key(|event| event.id);
                 hub.publish(live.into_iter());

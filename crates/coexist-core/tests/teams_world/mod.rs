@@ -13,11 +13,33 @@ use coexist_policy::UpgradePolicy;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The teams side, its delivery port and its clock.
+/// The teams side, its delivery port and its clock; the directory and the
+/// conversation store, to open the teams side again (a restart).
 pub struct World {
     pub teams: Arc<Teams>,
     pub port: Arc<KeepPending>,
     pub clock: Arc<ManualClock>,
+    pub directory: Arc<Directory>,
+    pub store: Arc<MemoryConversations>,
+}
+
+impl World {
+    /// A restart: the teams side opened again over the same stores, with a
+    /// new delivery port (returned).
+    pub async fn restart(&mut self) -> Arc<KeepPending> {
+        let port = Arc::new(KeepPending::default());
+        self.teams = Teams::open(
+            self.directory.clone(),
+            self.store.clone(),
+            self.clock.clone(),
+            self.teams.config().clone(),
+            port.clone(),
+        )
+        .await
+        .unwrap();
+        self.port = port.clone();
+        port
+    }
 }
 
 /// The world, with the safety net's quiet time `notice_after`.
@@ -71,9 +93,10 @@ pub async fn world(notice_after: Duration) -> World {
         .await
         .unwrap();
     let port = Arc::new(KeepPending::default());
+    let store = Arc::new(MemoryConversations::default());
     let teams = Teams::open(
-        directory,
-        Arc::new(MemoryConversations::default()),
+        directory.clone(),
+        store.clone(),
         clock.clone(),
         TeamsConfig {
             notice_after,
@@ -83,5 +106,11 @@ pub async fn world(notice_after: Duration) -> World {
     )
     .await
     .unwrap();
-    World { teams, port, clock }
+    World {
+        teams,
+        port,
+        clock,
+        directory,
+        store,
+    }
 }

@@ -102,11 +102,16 @@ impl ConversationStore for SqliteStore {
                     .map_err(err)
             }
         };
+        let sfb_pending = sqlx::query_scalar("SELECT DISTINCT upn FROM sfb_pending")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
         Ok(ConversationSnapshot {
             threads,
             sessions,
             last_message_id: last("messages").await?,
             last_event_id: last("events").await?,
+            sfb_pending,
         })
     }
 
