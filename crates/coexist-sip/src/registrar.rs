@@ -10,6 +10,8 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod line;
+
 /// One contact of one user, as kept in memory: 100 000 registered users
 /// hold 100 000 of these, so the address of record is not repeated here
 /// (it is the registrar's key) and the texts are boxed without slack.
@@ -95,6 +97,10 @@ enum EntryRef<'a> {
         call_id: &'a str,
         cseq: u32,
         is_phone: bool,
+        /// The binding the fields come from: appending writes the line
+        /// from it by hand (`line.rs`); compaction goes through serde.
+        #[serde(skip)]
+        binding: Option<&'a Binding>,
     },
     Remove(&'a str, &'a str),
 }
@@ -109,6 +115,7 @@ impl<'a> EntryRef<'a> {
             call_id: &binding.call_id,
             cseq: binding.cseq,
             is_phone: binding.is_phone,
+            binding: Some(binding),
         }
     }
 }
@@ -121,6 +128,8 @@ impl<'a> EntryRef<'a> {
 pub struct FileStore {
     path: PathBuf,
     file: Option<std::io::BufWriter<std::fs::File>>,
+    /// The line being written (kept: one allocation for the store's life).
+    line: Vec<u8>,
 }
 
 impl FileStore {
@@ -129,6 +138,7 @@ impl FileStore {
         FileStore {
             path: path.into(),
             file: None,
+            line: Vec::with_capacity(256),
         }
     }
 
@@ -141,13 +151,27 @@ impl FileStore {
                 .ok()
                 .map(|file| std::io::BufWriter::with_capacity(64 * 1024, file));
         }
-        if let Some(file) = self.file.as_mut() {
-            let written = serde_json::to_writer(&mut *file, entry)
-                .map_err(std::io::Error::from)
-                .and_then(|()| file.write_all(b"\n"));
-            if let Err(e) = written {
-                tracing::warn!("registration journal: {e}");
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        self.line.clear();
+        let serialised = match entry {
+            EntryRef::Put {
+                aor,
+                binding: Some(binding),
+                ..
+            } => {
+                line::put(&mut self.line, aor, binding);
+                Ok(())
             }
+            _ => serde_json::to_writer(&mut self.line, entry),
+        };
+        self.line.push(b'\n');
+        let written = serialised
+            .map_err(std::io::Error::from)
+            .and_then(|()| file.write_all(&self.line));
+        if let Err(e) = written {
+            tracing::warn!("registration journal: {e}");
         }
     }
 }
@@ -380,7 +404,13 @@ mod tests {
             cseq: u32::MAX,
             is_phone: true,
         };
-        for b in [binding("sip:a@h", 3, 77), tricky] {
+        let every_ascii: String = (0u8..128).map(char::from).chain(['é', '€']).collect();
+        let all = Binding {
+            contact: every_ascii.clone().into(),
+            call_id: every_ascii.into(),
+            ..binding("x", 0, 0)
+        };
+        for b in [binding("sip:a@h", 3, 77), tricky, all] {
             let line = serde_json::to_string(&EntryRef::put(ALICE, &b)).unwrap();
             let flattened = serde_json::to_string(&Flattened::Put {
                 aor: ALICE,
@@ -388,6 +418,9 @@ mod tests {
             })
             .unwrap();
             assert_eq!(line, flattened);
+            let mut by_hand = Vec::new();
+            line::put(&mut by_hand, ALICE, &b);
+            assert_eq!(String::from_utf8(by_hand).unwrap(), line);
             match serde_json::from_str::<Entry>(&line).unwrap() {
                 Entry::Put(stored) => {
                     assert_eq!(stored.aor, ALICE);
