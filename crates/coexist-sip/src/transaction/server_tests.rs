@@ -21,6 +21,14 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// Server transactions with one, for a new `method` request at 0 s.
+fn one_new(method: &str, branch: &str) -> (ServerTransactions, SipMessage) {
+    let mut s = ServerTransactions::new(TimerValues::default());
+    let r = request(method, branch);
+    assert_eq!(s.on_request(ms(0), &r, peer()), Arrival::New);
+    (s, r)
+}
+
 /// A new transaction for `request`, answered `code` at `now`.
 fn answered(s: &mut ServerTransactions, now: Duration, request: &SipMessage, code: u16) {
     assert_eq!(s.on_request(now, request, peer()), Arrival::New);
@@ -48,9 +56,7 @@ fn a_transaction_answered_after_the_clock_stepped_back_ends_on_its_own_timer_j_r
 
 #[test]
 fn a_transaction_answered_late_outlives_its_wait_for_the_answer_rfc3261_17_2_2() {
-    let mut s = ServerTransactions::new(TimerValues::default());
-    let r = request("MESSAGE", "late");
-    assert_eq!(s.on_request(ms(0), &r, peer()), Arrival::New);
+    let (mut s, r) = one_new("MESSAGE", "late");
     s.arm(); // unanswered: ends after 128·T1 = 64 s unless answered
     let ok = r.response(200, "OK", Some("t"));
     let sent = s.respond(ms(40_000), &r, &ok).map(|out| out.bytes);
@@ -67,9 +73,7 @@ fn a_transaction_answered_late_outlives_its_wait_for_the_answer_rfc3261_17_2_2()
 
 #[test]
 fn a_provisional_answer_still_ends_if_no_final_one_comes_rfc3261_17_2_1() {
-    let mut s = ServerTransactions::new(TimerValues::default());
-    let invite = request("INVITE", "ringing");
-    assert_eq!(s.on_request(ms(0), &invite, peer()), Arrival::New);
+    let (mut s, invite) = one_new("INVITE", "ringing");
     let ringing = invite.response(180, "Ringing", Some("t"));
     assert!(s.respond(ms(0), &invite, &ringing).is_some());
     s.arm();

@@ -7,10 +7,11 @@
 //! delay gets a FIFO queue: O(1) to set and to fire, read front to back.
 //! Only Timer G (retransmissions at doubling intervals) and timers set
 //! for a given time go through a binary heap. At 6 000 REGISTERs a second
-//! (380 000 Timer J entries alive) the single heap cost ≈ 1 000
-//! instructions a transaction in `BinaryHeap` push and pop (callgrind,
-//! `examples/transaction_churn.rs`), and its sift-downs read memory all
-//! over a 20 MB array.
+//! (380 000 Timer J entries alive) the single heap cost ≈ 820
+//! instructions a transaction in `BinaryHeap` push and pop, and the set
+//! that kept a poll from handling a key twice ≈ 1 000 (callgrind,
+//! `examples/transaction_churn.rs`); the heap's sift-downs also read
+//! memory all over an 18 MB array.
 //!
 //! Entries are never removed early: a transaction that moves a timer sets
 //! a new entry, and the old one, when it falls due, finds nothing to do.
