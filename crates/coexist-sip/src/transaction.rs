@@ -73,7 +73,7 @@ struct ServerTxn {
     /// The key's hash: the table rehashes with it.
     hash: u64,
     id: u32,
-    /// The key ([`key::write_server_key`]), in a slab ([`Slabs`]).
+    /// The key (written by `key.rs`), in a slab ([`Slabs`]).
     key: Bytes,
     peer: Peer,
     invite: bool,
