@@ -9,18 +9,21 @@
 //! H gives up waiting for it, I absorbs ACK retransmissions, J absorbs
 //! non-INVITE request retransmissions.
 
-use crate::headers::{NameAddr, ViaRef};
 use crate::message::{Method, SipMessage};
 use crate::transport::{Outgoing, Peer};
 use bytes::Bytes;
+use hashbrown::HashTable;
+use key::KeyMemo;
 use slabs::Slabs;
-use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::time::Duration;
-use wakeups::Wakeups;
+use timers::Timers;
 
 mod client;
+mod key;
+#[cfg(test)]
+mod server_tests;
 mod slabs;
+mod timers;
 mod wakeups;
 
 pub use client::{ClientEvent, ClientTransactions, Owner, ack_for};
@@ -46,54 +49,65 @@ impl Default for TimerValues {
     }
 }
 
-/// The server-transaction key of a request (RFC 3261 §17.2.3): top Via
-/// branch and sent-by, and the method with ACK matching its INVITE.
-pub fn server_key(request: &SipMessage) -> Option<String> {
-    // Written without `format!` and from a borrowed Via: this runs twice
-    // per request (receive and respond).
-    let via = ViaRef::parse(request.top_via()?)?;
-    let method = match request.method()? {
-        Method::Ack => Method::Invite,
-        m => m,
-    };
-    let (host, port) = (via.host, via.port.unwrap_or(5060));
-    match via.branch() {
-        Some(branch) if branch.starts_with("z9hG4bK") => {
-            let mut key = String::with_capacity(branch.len() + host.len() + 20);
-            key.push_str(branch);
-            key.push('|');
-            key.push_str(host);
-            let _ = write!(key, ":{port}|");
-            key.push_str(method.as_str());
-            Some(key)
-        }
-        // RFC 2543 peers (§17.2.3 fallback): Call-ID, CSeq number, From tag.
-        _ => {
-            let from_tag = request
-                .header("From")
-                .and_then(NameAddr::parse)
-                .and_then(|a| a.tag().map(str::to_owned))
-                .unwrap_or_default();
-            let (cseq, _) = request.cseq()?;
-            Some(format!(
-                "2543|{}|{cseq}|{from_tag}|{host}:{port}|{method}",
-                request.call_id()?
-            ))
-        }
+impl TimerValues {
+    /// How long a transaction waits for the TU's final answer: longer than
+    /// any client transaction the TU may wait on (Timer B/F = 64·T1).
+    fn until_answered(&self) -> Duration {
+        128 * self.t1
     }
+}
+
+/// Where a timer finds its transaction: the key's hash and the
+/// transaction's number (a later transaction under the same key is
+/// another one). Numbers wrap after 2³² transactions, which no timer
+/// outlives (the longest is 128·T1); a stale timer that found a newer
+/// transaction would only check its timers early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct TxnRef {
+    hash: u64,
+    id: u32,
 }
 
 #[derive(Debug)]
 struct ServerTxn {
+    /// The key's hash: the table rehashes with it.
+    hash: u64,
+    id: u32,
+    /// The key (written by `key.rs`), in a slab ([`Slabs`]).
+    key: Bytes,
     peer: Peer,
     invite: bool,
-    /// The last response sent, in a slab ([`Slabs`]).
-    last: Option<(u16, Bytes)>,
+    /// The status code of `last`, 0 before any (apart from `last`, so that
+    /// it fits beside `id` and an entry is no larger than when it was
+    /// keyed by a separate `Bytes`: 184 bytes).
+    code: u16,
+    /// The last response sent, in a slab.
+    last: Option<Bytes>,
     /// Timer G: next retransmission of a final INVITE response, and the interval.
     retransmit: Option<(Duration, Duration)>,
-    /// When the transaction ends (Timers H, I, J).
-    end: Option<Duration>,
+    /// When the transaction ends (until the TU answers, then Timers H, I, J).
+    end: Duration,
     acked: bool,
+}
+
+impl ServerTxn {
+    fn reference(&self) -> TxnRef {
+        TxnRef {
+            hash: self.hash,
+            id: self.id,
+        }
+    }
+
+    fn answered(&self) -> bool {
+        self.code >= 200
+    }
+
+    fn next_timer(&self) -> Duration {
+        match self.retransmit {
+            Some((at, _)) => at.min(self.end),
+            None => self.end,
+        }
+    }
 }
 
 /// What a request means to the transaction layer.
@@ -111,64 +125,26 @@ pub enum Arrival {
 #[derive(Debug, Default)]
 pub struct ServerTransactions {
     timers: TimerValues,
-    /// By key; keys and responses live in `slabs`.
-    txns: HashMap<Bytes, ServerTxn>,
-    wakeups: Wakeups<Bytes>,
+    /// By key; keys and responses live in `slabs`. A table with the hash
+    /// kept in each entry rather than a map: a key is hashed once per
+    /// request, not at each of a transaction's lookups, insertion, removal
+    /// and rehashes (SipHash was ≈ 2 800 instructions a transaction).
+    txns: HashTable<ServerTxn>,
+    /// Every timer a transaction has set (a stale one finds nothing due).
+    wakeups: Timers<TxnRef>,
     slabs: Slabs,
     /// New transactions whose first timer is not scheduled yet: most are
     /// answered before the request's handling returns, and then only the
     /// answer's timer is (a scheduled "until the TU answers" timer would
-    /// keep its key alive for 64·T1, twice as long as Timer J).
-    unarmed: Vec<Bytes>,
+    /// keep an entry for 64·T1, twice as long as Timer J).
+    unarmed: Vec<TxnRef>,
     memo: KeyMemo,
+    /// The number of the next transaction.
+    next_id: u32,
 }
 
-/// The key last computed for a request with an RFC 3261 branch, with the
-/// top Via text and method it came from. A handler's reply finds its
-/// transaction by comparing that text instead of parsing the Via and
-/// building the key again (about 4 500 instructions a request, callgrind);
-/// the buffers are reused, so a hit or a miss allocates nothing.
-#[derive(Debug, Default)]
-struct KeyMemo {
-    /// Whether `via` and `method` identify `key` (false after an RFC 2543
-    /// key, which also depends on Call-ID, CSeq and From).
-    valid: bool,
-    via: String,
-    method: Option<Method>,
-    key: String,
-}
-
-impl KeyMemo {
-    /// The server key of `request` (see [`server_key`]).
-    fn key_of(&mut self, request: &SipMessage) -> Option<&str> {
-        let via = request.top_via()?;
-        let method = request.method();
-        if self.valid && self.via == via && self.method == method {
-            return Some(&self.key);
-        }
-        self.key = server_key(request)?;
-        self.valid = self.key.starts_with("z9hG4bK");
-        self.via.clear();
-        self.via.push_str(via);
-        self.method = method;
-        Some(&self.key)
-    }
-}
-
-impl ServerTxn {
-    fn next_timer(&self) -> Option<Duration> {
-        match (self.end, self.retransmit.map(|(at, _)| at)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-}
-
-/// Schedules the next timer of the transaction under `key`.
-fn schedule_in(txns: &HashMap<Bytes, ServerTxn>, wakeups: &mut Wakeups<Bytes>, key: &[u8]) {
-    if let Some((key, txn)) = txns.get_key_value(key) {
-        wakeups.at(txn.next_timer(), key);
-    }
+fn find(txns: &HashTable<ServerTxn>, at: TxnRef) -> Option<&ServerTxn> {
+    txns.find(at.hash, |txn| txn.id == at.id)
 }
 
 impl ServerTransactions {
@@ -176,38 +152,31 @@ impl ServerTransactions {
     pub fn new(timers: TimerValues) -> ServerTransactions {
         ServerTransactions {
             timers,
-            txns: HashMap::new(),
-            wakeups: Wakeups::default(),
-            slabs: Slabs::default(),
-            unarmed: Vec::new(),
-            memo: KeyMemo::default(),
+            ..ServerTransactions::default()
         }
-    }
-
-    fn schedule(&mut self, key: &[u8]) {
-        schedule_in(&self.txns, &mut self.wakeups, key);
     }
 
     /// Schedules the first timer of new transactions still unanswered
     /// (the engine calls it once a request has been handled; polling does
     /// too).
     pub fn arm(&mut self) {
-        for key in std::mem::take(&mut self.unarmed) {
-            if self.txns.get(&key).is_some_and(|txn| txn.last.is_none()) {
-                self.schedule(&key);
+        let wait = self.timers.until_answered();
+        for at in self.unarmed.drain(..) {
+            if let Some(txn) = find(&self.txns, at).filter(|txn| !txn.answered()) {
+                self.wakeups.after(wait, txn.end, at);
             }
         }
     }
 
     /// Classifies an arriving request.
     pub fn on_request(&mut self, now: Duration, request: &SipMessage, peer: Peer) -> Arrival {
-        let Some(key) = self.memo.key_of(request) else {
+        let Some((hash, key)) = self.memo.key_of(request) else {
             return Arrival::New;
         };
         let is_ack = request.method() == Some(Method::Ack);
-        match self.txns.get_mut(key.as_bytes()) {
+        match self.txns.find_mut(hash, |txn| *txn.key == *key) {
             Some(txn) if is_ack => {
-                if txn.invite && txn.last.as_ref().is_some_and(|(c, _)| *c >= 300) {
+                if txn.invite && txn.code >= 300 {
                     txn.acked = true;
                     txn.retransmit = None;
                     // Timer I: absorb ACK retransmissions (zero over TCP).
@@ -216,34 +185,35 @@ impl ServerTransactions {
                     } else {
                         self.timers.t4
                     };
-                    txn.end = Some(now + t4);
-                    schedule_in(&self.txns, &mut self.wakeups, key.as_bytes());
+                    txn.end = now + t4;
+                    self.wakeups.after(t4, txn.end, txn.reference());
                     Arrival::AckAbsorbed
                 } else {
                     Arrival::New // an ACK for a 2xx is the dialog's business
                 }
             }
-            Some(txn) => Arrival::Retransmission(txn.last.as_ref().map(|(_, bytes)| Outgoing {
+            Some(txn) => Arrival::Retransmission(txn.last.as_ref().map(|bytes| Outgoing {
                 to: txn.peer,
                 bytes: bytes.to_vec(),
             })),
             None if is_ack => Arrival::New,
             None => {
-                let key = self.slabs.keep(now, key.as_bytes());
-                self.txns.insert(
-                    key.clone(),
-                    ServerTxn {
-                        peer,
-                        invite: request.method() == Some(Method::Invite),
-                        last: None,
-                        retransmit: None,
-                        // Until the TU answers: longer than any client
-                        // transaction it may wait on (Timer B/F = 64*T1).
-                        end: Some(now + 128 * self.timers.t1),
-                        acked: false,
-                    },
-                );
-                self.unarmed.push(key);
+                let id = self.next_id;
+                self.next_id = id.wrapping_add(1);
+                let txn = ServerTxn {
+                    hash,
+                    id,
+                    key: self.slabs.keep(now, key),
+                    peer,
+                    invite: request.method() == Some(Method::Invite),
+                    code: 0,
+                    last: None,
+                    retransmit: None,
+                    end: now + self.timers.until_answered(),
+                    acked: false,
+                };
+                self.txns.insert_unique(hash, txn, |txn| txn.hash);
+                self.unarmed.push(TxnRef { hash, id });
                 Arrival::New
             }
         }
@@ -256,56 +226,57 @@ impl ServerTransactions {
         request: &SipMessage,
         response: &SipMessage,
     ) -> Option<Outgoing> {
-        let key = self.memo.key_of(request)?;
-        let txn = self.txns.get_mut(key.as_bytes())?;
+        let (hash, key) = self.memo.key_of(request)?;
+        let txn = self.txns.find_mut(hash, |txn| *txn.key == *key)?;
         let code = response.status()?;
         let bytes = response.to_bytes();
         let reliable = txn.peer.transport.is_reliable();
+        let at = txn.reference();
         if code >= 200 {
-            if txn.invite {
+            let t1 = self.timers.t1;
+            let linger = if txn.invite {
                 // Timer G (UDP) until the ACK, Timer H to give up. A 2xx
                 // is retransmitted the same way until its ACK (§13.3.1.4).
                 if !reliable {
-                    txn.retransmit = Some((now + self.timers.t1, self.timers.t1));
+                    txn.retransmit = Some((now + t1, t1));
+                    self.wakeups.at(now + t1, at);
                 }
-                txn.end = Some(now + 64 * self.timers.t1);
+                64 * t1
+            } else if reliable {
+                Duration::ZERO
             } else {
-                // Timer J: absorb request retransmissions.
-                let j = if reliable {
-                    Duration::ZERO
-                } else {
-                    64 * self.timers.t1
-                };
-                txn.end = Some(now + j);
-            }
+                64 * t1 // Timer J: absorb request retransmissions.
+            };
+            txn.end = now + linger;
+            self.wakeups.after(linger, txn.end, at);
         }
-        txn.last = Some((code, self.slabs.keep(now, &bytes)));
-        let out = Outgoing {
+        txn.code = code;
+        txn.last = Some(self.slabs.keep(now, &bytes));
+        Some(Outgoing {
             to: txn.peer,
             bytes,
-        };
-        schedule_in(&self.txns, &mut self.wakeups, key.as_bytes());
-        Some(out)
+        })
     }
 
     /// The ACK of a 2xx arrived (matched by the dialog): stop retransmitting.
     pub fn acked_2xx(&mut self, invite: &SipMessage) {
-        let Some(key) = server_key(invite) else {
+        let Some((hash, key)) = self.memo.key_of(invite) else {
             return;
         };
-        if let Some(txn) = self.txns.get_mut(key.as_bytes()) {
+        if let Some(txn) = self.txns.find_mut(hash, |txn| *txn.key == *key) {
             txn.retransmit = None;
             txn.acked = true;
-            txn.end = Some(Duration::ZERO);
-            self.schedule(key.as_bytes());
+            txn.end = Duration::ZERO;
+            self.wakeups.at(txn.end, txn.reference());
         }
     }
 
     /// The peer an arriving request's transaction answers to.
     pub fn peer_of(&self, request: &SipMessage) -> Option<Peer> {
-        server_key(request)
-            .and_then(|k| self.txns.get(k.as_bytes()))
-            .map(|t| t.peer)
+        let (hash, key) = self.memo.key_for(request)?;
+        self.txns
+            .find(hash, |txn| *txn.key == *key)
+            .map(|txn| txn.peer)
     }
 
     /// Fires due timers: retransmissions to send.
@@ -313,19 +284,20 @@ impl ServerTransactions {
         self.arm();
         let mut out = Vec::new();
         let t2 = self.timers.t2;
-        for key in self.wakeups.due(now) {
-            let Some(txn) = self.txns.get_mut(&key) else {
+        while let Some(at) = self.wakeups.pop_due(now) {
+            let Ok(entry) = self.txns.find_entry(at.hash, |txn| txn.id == at.id) else {
                 continue;
             };
-            if txn.end.is_some_and(|end| end <= now) {
-                self.txns.remove(&key);
+            if entry.get().end <= now {
+                entry.remove();
                 continue;
             }
-            if let Some((at, interval)) = txn.retransmit
-                && at <= now
+            let txn = entry.into_mut();
+            if let Some((due, interval)) = txn.retransmit
+                && due <= now
                 && !txn.acked
             {
-                if let Some((_, bytes)) = &txn.last {
+                if let Some(bytes) = &txn.last {
                     out.push(Outgoing {
                         to: txn.peer,
                         bytes: bytes.to_vec(),
@@ -333,10 +305,12 @@ impl ServerTransactions {
                 }
                 let next = (interval * 2).min(t2);
                 txn.retransmit = Some((now + next, next));
+                self.wakeups.at(now + next, at);
             }
-            self.schedule(&key);
         }
-        wakeups::shrink_map(&mut self.txns);
+        if let Some(target) = wakeups::shrunk_capacity(self.txns.len(), self.txns.capacity()) {
+            self.txns.shrink_to(target, |txn| txn.hash);
+        }
         self.wakeups.shrink();
         out
     }
@@ -346,7 +320,7 @@ impl ServerTransactions {
         let unarmed = self
             .unarmed
             .iter()
-            .filter_map(|key| self.txns.get(key).and_then(ServerTxn::next_timer));
+            .filter_map(|at| find(&self.txns, *at).map(ServerTxn::next_timer));
         unarmed.chain(self.wakeups.next()).min()
     }
 

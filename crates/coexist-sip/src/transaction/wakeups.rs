@@ -1,5 +1,6 @@
-//! When each transaction next needs attention, and keeping the memory of
-//! ended transactions from lingering.
+//! When each client transaction next needs attention, and keeping the
+//! memory of ended transactions from lingering. (Server transactions,
+//! hundreds of thousands under load, use the queues of `timers.rs`.)
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -10,51 +11,61 @@ use std::time::Duration;
 /// and firing due ones costs O(log n) instead of a scan of every
 /// transaction per packet. A stale entry (the transaction moved its timer
 /// or ended) just wakes us early. Keys are shared with the transaction
-/// map (`Arc<str>`, or `Bytes` in a slab): scheduling allocates nothing.
+/// map (`Arc<str>`): scheduling allocates nothing.
 #[derive(Debug)]
-pub(super) struct Wakeups<K>(BinaryHeap<Reverse<(Duration, K)>>);
+pub(super) struct Wakeups<K> {
+    heap: BinaryHeap<Reverse<(Duration, K)>>,
+    /// The keys [`due`](Self::due) returned so far, kept between calls so
+    /// that a poll allocates no set of its own.
+    seen: HashSet<K>,
+}
 
 impl<K: Ord> Default for Wakeups<K> {
     fn default() -> Self {
-        Wakeups(BinaryHeap::new())
+        Wakeups {
+            heap: BinaryHeap::new(),
+            seen: HashSet::new(),
+        }
     }
 }
 
 impl<K: Ord + Clone + Hash> Wakeups<K> {
     pub(super) fn at(&mut self, when: Option<Duration>, key: &K) {
         if let Some(when) = when {
-            self.0.push(Reverse((when, key.clone())));
+            self.heap.push(Reverse((when, key.clone())));
         }
     }
 
     pub(super) fn next(&self) -> Option<Duration> {
-        self.0.peek().map(|Reverse((when, _))| *when)
+        self.heap.peek().map(|Reverse((when, _))| *when)
     }
 
     /// The keys due at `now`, each once, earliest first. (A set, not a
     /// search of the list: after a burst thousands fall due in one poll.)
     pub(super) fn due(&mut self, now: Duration) -> Vec<K> {
         let mut keys: Vec<K> = Vec::new();
-        let mut seen: HashSet<K> = HashSet::new();
-        while let Some(Reverse((when, _))) = self.0.peek() {
+        while let Some(Reverse((when, _))) = self.heap.peek() {
             if *when > now {
                 break;
             }
-            if let Some(Reverse((_, key))) = self.0.pop()
-                && seen.insert(key.clone())
+            if let Some(Reverse((_, key))) = self.heap.pop()
+                && self.seen.insert(key.clone())
             {
                 keys.push(key);
             }
         }
+        self.seen.clear();
         keys
     }
 
     /// Gives back what a burst left: see [`shrink_map`].
     pub(super) fn shrink(&mut self) {
-        if self.0.is_empty() && self.0.capacity() > 0 {
-            self.0 = BinaryHeap::new();
-        } else if let Some(target) = shrunk_capacity(self.0.len(), self.0.capacity()) {
-            self.0.shrink_to(target);
+        if let Some(target) = shrunk_capacity(self.heap.len(), self.heap.capacity()) {
+            self.heap.shrink_to(target);
+        }
+        // Empty between polls: only a burst's table is worth freeing.
+        if self.seen.capacity() > 1024 {
+            self.seen = HashSet::new();
         }
     }
 }
@@ -66,15 +77,21 @@ impl<K: Ord + Clone + Hash> Wakeups<K> {
 /// it holds (amortised: each shrink follows more removals than it moves
 /// entries, and allocates a table an eighth the size of the one it frees).
 pub(super) fn shrink_map<K: Hash + Eq, V>(map: &mut HashMap<K, V>) {
-    if map.is_empty() && map.capacity() > 0 {
-        *map = HashMap::new();
-    } else if let Some(target) = shrunk_capacity(map.len(), map.capacity()) {
+    if let Some(target) = shrunk_capacity(map.len(), map.capacity()) {
         map.shrink_to(target);
     }
 }
 
-fn shrunk_capacity(len: usize, capacity: usize) -> Option<usize> {
-    (capacity > 1024 && len < capacity / 8).then_some(len * 2)
+/// What to shrink a collection of `len` items and `capacity` to, if
+/// anything: nothing once it is empty, twice its length once it is an
+/// eighth full (see [`shrink_map`]). `shrink_to(0)` of an empty map,
+/// vector, heap or queue frees its allocation.
+pub(super) fn shrunk_capacity(len: usize, capacity: usize) -> Option<usize> {
+    if len == 0 {
+        (capacity > 0).then_some(0)
+    } else {
+        (capacity > 1024 && len < capacity / 8).then_some(len * 2)
+    }
 }
 
 #[cfg(test)]
