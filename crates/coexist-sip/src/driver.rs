@@ -22,10 +22,13 @@ use coexist_policy::Availability;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+mod batch;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -217,6 +220,7 @@ impl SipServer {
             next_port_id: 1,
             teams: None,
             teams_calls: None,
+            receiver: batch::Receiver::default(),
         };
         let task = tokio::spawn(async move {
             core.run(shutdown).await;
@@ -259,12 +263,13 @@ struct Core {
     next_port_id: u64,
     teams: Option<Arc<dyn TeamsSide>>,
     teams_calls: Option<Arc<dyn TeamsCalls>>,
+    /// Buffers for receiving datagrams in batches.
+    receiver: batch::Receiver,
 }
 
 impl Core {
     async fn run(mut self, shutdown: impl Future<Output = ()> + Send + 'static) {
         tokio::pin!(shutdown);
-        let mut buf = vec![0u8; 65_536];
         let timer = tokio::time::sleep(Duration::from_secs(1));
         tokio::pin!(timer);
         let udp = self.udp.clone();
@@ -288,14 +293,22 @@ impl Core {
                 () = &mut shutdown => break,
                 readable = udp.readable() => {
                     if readable.is_ok() {
-                        // Take what is queued (bounded), then answer it all.
-                        for _ in 0..64 {
-                            match udp.try_recv_from(&mut buf) {
-                                Ok((n, from)) => {
-                                    let bytes = buf.get(..n).unwrap_or_default();
-                                    self.engine.receive(wall_clock(), Peer::udp(from), bytes);
+                        // Take what is queued (a few batches at most), then
+                        // answer it all.
+                        let fd = udp.as_raw_fd();
+                        for _ in 0..4 {
+                            let taken = udp.try_io(Interest::READABLE, || self.receiver.receive(fd));
+                            let Ok(count) = taken else {
+                                break;
+                            };
+                            let now = wall_clock();
+                            for (bytes, from) in self.receiver.datagrams() {
+                                if !bytes.is_empty() {
+                                    self.engine.receive(now, Peer::udp(from), bytes);
                                 }
-                                Err(_) => break,
+                            }
+                            if count < batch::SLOTS {
+                                break;
                             }
                         }
                     }
@@ -486,25 +499,20 @@ impl Core {
                 }
             }
         }
-        for Outgoing { to, bytes } in self.engine.take_output() {
-            match to.transport {
-                Transport::Udp => {
-                    // Without a suspension point unless the socket is full.
-                    let sent = match self.udp.try_send_to(&bytes, to.addr) {
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            self.udp.send_to(&bytes, to.addr).await.map(|_| ())
-                        }
-                        other => other.map(|_| ()),
-                    };
-                    if let Err(e) = sent {
-                        tracing::debug!("udp send to {}: {e}", to.addr);
-                    }
-                }
-                Transport::Tcp => self.send_tcp(to, bytes),
-            }
+        let (udp, tcp): (Vec<Outgoing>, Vec<Outgoing>) = self
+            .engine
+            .take_output()
+            .into_iter()
+            .partition(|out| out.to.transport == Transport::Udp);
+        for Outgoing { to, bytes } in tcp {
+            self.send_tcp(to, bytes);
         }
+        let datagrams: Vec<(&[u8], SocketAddr)> = udp
+            .iter()
+            .map(|out| (&out.bytes[..], out.to.addr))
+            .collect();
+        send_datagrams(&self.udp, &datagrams).await;
     }
-
     fn send_tcp(&mut self, to: Peer, bytes: Vec<u8>) {
         let conn = to
             .conn
@@ -526,6 +534,34 @@ impl Core {
                 Err(e) => tracing::debug!("tcp connect {}: {e}", to.addr),
             }
         });
+    }
+}
+
+/// Sends datagrams in batches (`sendmmsg`), without a suspension point
+/// unless the socket is full; then the rest one by one as it drains.
+async fn send_datagrams(udp: &UdpSocket, datagrams: &[(&[u8], SocketAddr)]) {
+    let fd = udp.as_raw_fd();
+    let mut rest = datagrams;
+    while !rest.is_empty() {
+        match udp.try_io(Interest::WRITABLE, || batch::send(fd, rest)) {
+            Ok(sent) => rest = rest.get(sent.max(1)..).unwrap_or_default(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                for (bytes, to) in rest {
+                    if let Err(e) = udp.send_to(bytes, to).await {
+                        tracing::debug!("udp send to {to}: {e}");
+                    }
+                }
+                return;
+            }
+            Err(e) => {
+                // The first of the batch could not be sent (its
+                // destination, say): the others still go.
+                if let Some((_, to)) = rest.first() {
+                    tracing::debug!("udp send to {to}: {e}");
+                }
+                rest = rest.get(1..).unwrap_or_default();
+            }
+        }
     }
 }
 
